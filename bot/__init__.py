@@ -1,0 +1,1 @@
+"""Answering: the retrieval chain, its answerers and its front ends (CLI, Telegram)."""

@@ -1,0 +1,204 @@
+"""The `newsdesk` command: one short command per verb, each a thin call into the core."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from ingest import IngestReport, IngestSettings, ingest_paths, samples_dir
+from store import KnowledgeBase, StoreError, StoreSettings, open_knowledge_base
+
+logger = logging.getLogger(__name__)
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class AppContext:
+    """What the commands share: settings, and the knowledge base opened on first use."""
+
+    store_settings: StoreSettings
+    ingest_settings: IngestSettings
+    _kb: KnowledgeBase | None = field(default=None, repr=False)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base, opened once."""
+        if self._kb is None:
+            self._kb = open_knowledge_base(self.store_settings)
+        return self._kb
+
+
+class NewsdeskGroup(click.Group):
+    """A click group that turns the core's domain errors into one-line messages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a StoreError becomes `Error: ...` and exit code 1."""
+        try:
+            return super().invoke(ctx)
+        except StoreError as error:
+            raise click.ClickException(str(error)) from error
+
+
+def configure_logging(verbose: int) -> None:
+    """Log to stderr; httpx stays at WARNING because Bot API URLs carry the token."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    for noisy in ("httpx", "httpcore", "chromadb", "sentence_transformers", "transformers", "trafilatura"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+@click.group(cls=NewsdeskGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Store folder [env NEWSDESK_DATA_DIR, default ./data].",
+)
+@click.option(
+    "--chroma-url",
+    metavar="URL",
+    help="Use a Chroma server instead of the embedded store [env NEWSDESK_CHROMA_URL].",
+)
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.version_option(package_name="newsdesk")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, chroma_url: str | None, verbose: int) -> None:
+    """newsdesk: ask questions about news articles, get short answers with numbered citations."""
+    configure_logging(verbose)
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if chroma_url is not None:
+        overrides["chroma_url"] = chroma_url
+    ctx.obj = AppContext(StoreSettings(**overrides), IngestSettings())
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--samples", is_flag=True, help="Also ingest the sample articles bundled with newsdesk.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_app
+def ingest(app: AppContext, paths: tuple[Path, ...], samples: bool, as_json: bool) -> None:
+    """Add or update the articles in PATHS (files or folders: .txt .md .html .json .jsonl).
+
+    Unchanged articles are skipped without embedding; changed ones replace their old version.
+    Exits with status 1 when any source failed (the others are still ingested).
+    """
+    sources = [*paths, *([samples_dir()] if samples else [])]
+    if not sources:
+        raise click.UsageError("give at least one PATH, or --samples")
+    report = _run_ingest(app, sources)
+    if as_json:
+        click.echo(json.dumps(_report_json(report), indent=2))
+    else:
+        _print_report(report)
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--recent", default=5, show_default=True, help="How many of the newest articles to list.")
+@pass_app
+def stats(app: AppContext, recent: int) -> None:
+    """Show what the store holds."""
+    kb = app.kb
+    numbers = kb.stats()
+    span = f"{numbers.oldest} to {numbers.newest}" if numbers.oldest else "no dates"
+    console.print(
+        f"[bold]{numbers.articles}[/] articles, [bold]{numbers.chunks}[/] chunks, "
+        f"{numbers.sources} outlets, published {span}\nstore: {numbers.location}"
+    )
+    if recent and numbers.articles:
+        table = Table("id", "published", "outlet", "title", title="Newest articles")
+        for record in kb.recent_articles(recent):
+            table.add_row(record.id, str(record.published_at or "-"), record.source or "-", record.title)
+        console.print(table)
+
+
+@cli.command()
+@click.argument("article_ids", nargs=-1, required=True)
+@pass_app
+def forget(app: AppContext, article_ids: tuple[str, ...]) -> None:
+    """Remove articles (and their chunks) by id; `newsdesk stats` lists ids."""
+    missing = [article_id for article_id in article_ids if not app.kb.forget(article_id)]
+    for article_id in article_ids:
+        if article_id not in missing:
+            console.print(f"forgot {article_id}")
+    if missing:
+        raise click.ClickException(f"not in the store: {', '.join(missing)}")
+
+
+def _run_ingest(app: AppContext, sources: list[Path]) -> IngestReport:
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[chunks]} chunks"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not err_console.is_terminal,
+    )
+    with progress:
+        task = progress.add_task("Reading sources", total=None, chunks=0)
+        kb = app.kb
+        on_loaded: Callable[[int], None] = lambda total: progress.update(  # noqa: E731
+            task, total=total, description="Ingesting articles"
+        )
+        return ingest_paths(
+            sources,
+            kb,
+            app.ingest_settings,
+            on_loaded=on_loaded,
+            on_progress=lambda done, chunks: progress.update(task, completed=done, chunks=chunks),
+        )
+
+
+def _print_report(report: IngestReport) -> None:
+    console.print(report.summary())
+    for failure in report.failed:
+        console.print(f"[red]failed[/] {failure.origin}: {failure.reason}", highlight=False)
+    for notice in report.superseded:
+        console.print(f"[yellow]superseded[/] {notice.origin}: {notice.reason}", highlight=False)
+    if report.repaired_chunks:
+        console.print(f"repaired: removed {report.repaired_chunks} chunks left by an interrupted ingest")
+
+
+def _report_json(report: IngestReport) -> dict[str, Any]:
+    return {
+        "added": report.added,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "failed": [{"source": f.origin, "reason": f.reason} for f in report.failed],
+        "superseded": [{"source": f.origin, "reason": f.reason} for f in report.superseded],
+        "chunks_written": report.chunks_written,
+        "repaired_chunks": report.repaired_chunks,
+        "seconds": round(report.seconds, 3),
+    }
+
+
+def main() -> None:
+    """Entry point of the `newsdesk` console script."""
+    cli(prog_name="newsdesk")

@@ -1,0 +1,104 @@
+"""Sentence-aware chunking: about `max_tokens` word pieces per chunk, overlapping by whole sentences."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from ingest.sentences import Sentence, split_sentences
+from store.records import Article, Chunk
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+
+
+@dataclass(frozen=True)
+class Chunker:
+    """Cuts articles into chunks that never split a sentence.
+
+    Sentences are packed greedily up to `max_tokens`; the next chunk starts with the trailing
+    sentences of the previous one that fit in `overlap_tokens`, so a fact that straddles a
+    boundary is whole in at least one chunk. The one exception to "never split a sentence" is
+    a single run of text longer than the model's window (a table, a list without stops): it is
+    cut between words, because the model would otherwise ignore its tail.
+    """
+
+    count_tokens: TokenCounter
+    max_tokens: int = 200
+    overlap_tokens: int = 40
+    hard_limit: int = 250
+
+    def split(self, article: Article) -> list[Chunk]:
+        """The chunks of one article."""
+        return self.split_many([article])[0]
+
+    def split_many(self, articles: Sequence[Article]) -> list[list[Chunk]]:
+        """The chunks of several articles, counting all their tokens in one tokenizer call."""
+        sentences = [split_sentences(article.body) for article in articles]
+        flat = [s.text for group in sentences for s in group]
+        counts = iter(self.count_tokens(flat))
+        return [
+            self._pack(article, [(s, next(counts)) for s in group])
+            for article, group in zip(articles, sentences, strict=True)
+        ]
+
+    def _pack(self, article: Article, sentences: list[tuple[Sentence, int]]) -> list[Chunk]:
+        pieces = [piece for sentence in sentences for piece in self._fit(*sentence)]
+        texts: list[str] = []
+        current: list[tuple[Sentence, int]] = []
+        size = 0
+        for sentence, tokens in pieces:
+            if current and size + tokens > self.max_tokens:
+                texts.append(_join(current))
+                current = self._overlap(current, tokens)
+                size = sum(t for _, t in current)
+            current.append((sentence, tokens))
+            size += tokens
+        if current:
+            texts.append(_join(current))
+        return [
+            Chunk(
+                article_id=article.id,
+                content_hash=article.content_hash,
+                position=position,
+                text=text,
+                title=article.title,
+                url=article.url,
+                source=article.source,
+                published_at=article.published_at,
+            )
+            for position, text in enumerate(texts)
+        ]
+
+    def _overlap(self, previous: list[tuple[Sentence, int]], incoming: int) -> list[tuple[Sentence, int]]:
+        """Trailing sentences of the previous chunk that fit the overlap and leave room to grow."""
+        kept: list[tuple[Sentence, int]] = []
+        budget = min(self.overlap_tokens, self.max_tokens - incoming)
+        for sentence, tokens in reversed(previous):
+            if tokens > budget:
+                break
+            kept.insert(0, (sentence, tokens))
+            budget -= tokens
+        return kept
+
+    def _fit(self, sentence: Sentence, tokens: int) -> list[tuple[Sentence, int]]:
+        """The sentence itself, or word-boundary pieces of it when it exceeds the hard limit."""
+        if tokens <= self.hard_limit:
+            return [(sentence, tokens)]
+        words = sentence.text.split()
+        parts = math.ceil(tokens / self.max_tokens)
+        step = math.ceil(len(words) / parts)
+        texts = [" ".join(words[i : i + step]) for i in range(0, len(words), step)]
+        return [
+            (Sentence(text, sentence.paragraph), count)
+            for text, count in zip(texts, self.count_tokens(texts), strict=True)
+        ]
+
+
+def _join(sentences: list[tuple[Sentence, int]]) -> str:
+    """Sentences of one paragraph joined by a space, paragraphs by a blank line."""
+    out = sentences[0][0].text
+    for (previous, _), (sentence, _) in pairwise(sentences):
+        out += (" " if sentence.paragraph == previous.paragraph else "\n\n") + sentence.text
+    return out

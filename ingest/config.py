@@ -1,0 +1,17 @@
+"""Settings of ingestion, read from NEWSDESK_* variables and `.env`."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IngestSettings(BaseSettings):
+    """How sources are chunked and which inputs are refused."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", env_file=".env", extra="ignore")
+
+    chunk_tokens: int = Field(200, ge=32, le=256, description="Target word pieces per chunk (model max 256).")
+    chunk_overlap: int = Field(
+        40, ge=0, description="Word pieces of trailing sentences repeated in the next chunk."
+    )
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
+    ingest_batch: int = Field(64, ge=1, description="Articles embedded and written per batch.")

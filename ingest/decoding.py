@@ -1,0 +1,52 @@
+"""Bytes to text: declared encoding first, then UTF-8, then detection; binary is refused."""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+
+from charset_normalizer import from_bytes
+
+from ingest.errors import LoadError
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_MAX_CONTROL_RATIO = 0.01
+
+
+def decode_text(data: bytes, declared: str | None = None) -> str:
+    """Decode a text file; raise LoadError for empty, binary or undecodable content."""
+    if not data.strip():
+        raise LoadError("empty file")
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return _checked(data.decode(encoding, errors="strict"))
+    if b"\x00" in data[:8192]:
+        raise LoadError("binary file (contains NUL bytes), not text")
+    for encoding in dict.fromkeys(e for e in (declared, "utf-8") if e):
+        try:
+            return _checked(data.decode(encoding))
+        except (UnicodeDecodeError, LookupError):
+            continue
+    best = from_bytes(data).best()
+    if best is None:
+        raise LoadError("undecodable text: not UTF-8 and no other encoding fits")
+    return _checked(str(best))
+
+
+def _checked(text: str) -> str:
+    """Refuse text that is mostly control characters: it was binary that happened to decode."""
+    if not text.strip():
+        raise LoadError("empty file")
+    sample = text[:20000]
+    controls = sum(
+        1 for char in sample if unicodedata.category(char) in ("Cc", "Co", "Cn") and char not in "\n\r\t\f"
+    )
+    if controls / len(sample) > _MAX_CONTROL_RATIO:
+        raise LoadError("binary file (control characters), not text")
+    return text

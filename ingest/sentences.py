@@ -1,0 +1,104 @@
+"""Sentence splitting tuned for news prose, fast enough to run over millions of words.
+
+Rules: a sentence ends at `.`, `!`, `?` or `…` (plus closing quotes or brackets) followed by
+space and a capital, digit or opening quote; not after a known abbreviation ("Mr.", "U.S.",
+"Jan.") or an initial ("J. Smith"); decimal numbers such as "36.25" never match because no
+space follows the dot. CJK full stops end a sentence with no space. A line break inside a
+paragraph ends a sentence when the line looks like a heading or a list item (no final
+punctuation) or is short, and is otherwise a soft wrap.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_ABBREVIATION_WORDS = """
+mr mrs ms mx dr prof sr jr st mt ft messrs inc ltd co corp plc llc bros vs v etc al e.g eg i.e ie
+u.s u.k u.n e.u a.m p.m jan feb mar apr jun jul aug sep sept oct nov dec no nos gov sen rep gen
+col lt sgt capt cmdr adm maj rev hon pres supt dept est approx fig vol ed eds cf
+"""
+_ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+|[。！？]+[」』”’)]*")
+_OPENERS = "\"'“‘([«"
+_PARAGRAPHS = re.compile(r"\n\s*\n")
+_HARD_ENDS = '.!?…:;"”’)。！？'
+_INITIALS = re.compile(r"^(?:[A-Za-z]\.)*[A-Za-z]$")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence and the index of the paragraph it belongs to."""
+
+    text: str
+    paragraph: int
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Paragraphs separated by blank lines, stripped, empty ones dropped."""
+    return [p.strip() for p in _PARAGRAPHS.split(text) if p.strip()]
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """All sentences of a text, in order, with their paragraph numbers."""
+    sentences: list[Sentence] = []
+    for index, paragraph in enumerate(split_paragraphs(text)):
+        for block in _lines_to_blocks(paragraph):
+            sentences.extend(Sentence(s, index) for s in _split_block(block))
+    return sentences
+
+
+def _lines_to_blocks(paragraph: str) -> list[str]:
+    """Join soft-wrapped lines; keep heading-like or list-like lines apart."""
+    blocks: list[str] = []
+    current: list[str] = []
+    for raw in paragraph.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        starts_item = line[:2] in ("- ", "* ", "• ") or bool(re.match(r"\d+[.)] ", line))
+        if current and starts_item:
+            blocks.append(" ".join(current))
+            current = []
+        current.append(line)
+        if line[-1] in _HARD_ENDS or len(line) < 50:
+            # ends a sentence, or is short like a heading or a byline: a hard break
+            blocks.append(" ".join(current))
+            current = []
+    if current:
+        blocks.append(" ".join(current))
+    return blocks
+
+
+def _split_block(block: str) -> list[str]:
+    sentences: list[str] = []
+    start = 0
+    for match in _END.finditer(block):
+        end = match.end()
+        if end >= len(block):
+            break
+        if match.group().rstrip()[-1:] in ".!?…\"'”’)]" and not _is_boundary(block, match.start(), end):
+            continue
+        piece = block[start:end].strip()
+        if piece:
+            sentences.append(piece)
+        start = end
+    tail = block[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+def _is_boundary(block: str, dot: int, after: int) -> bool:
+    """Whether the punctuation at `dot` really ends a sentence."""
+    following = block[after]
+    if following in _OPENERS:
+        following = block[after + 1] if after + 1 < len(block) else ""
+    if not following.isalnum() or following.islower():  # capitals, digits, uncased scripts
+        return False
+    if block[dot] != ".":
+        return True
+    word = block[:dot].rsplit(None, 1)[-1].lstrip(_OPENERS) if block[:dot].strip() else ""
+    if word.lower() in _ABBREVIATIONS:
+        return False
+    return not _INITIALS.match(word)

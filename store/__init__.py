@@ -1,0 +1,22 @@
+"""The knowledge base: Chroma collections of articles and their embedded chunks."""
+
+from store.config import StoreSettings
+from store.embeddings import SentenceTransformerEmbeddings
+from store.errors import EmptyStoreError, StoreError, StoreUnavailableError
+from store.knowledge_base import KnowledgeBase, ScoredChunk, StoreStats, open_knowledge_base
+from store.records import Article, ArticleRecord, Chunk
+
+__all__ = [
+    "Article",
+    "ArticleRecord",
+    "Chunk",
+    "EmptyStoreError",
+    "KnowledgeBase",
+    "ScoredChunk",
+    "SentenceTransformerEmbeddings",
+    "StoreError",
+    "StoreSettings",
+    "StoreStats",
+    "StoreUnavailableError",
+    "open_knowledge_base",
+]

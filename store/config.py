@@ -1,0 +1,27 @@
+"""Settings of the knowledge base, read from NEWSDESK_* variables and `.env`."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StoreSettings(BaseSettings):
+    """Where the store lives and which model embeds it."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Folder of the embedded store (and other state).")
+    chroma_url: str | None = Field(
+        None, description="URL of a Chroma server (`chroma run`); unset means an embedded store in data_dir."
+    )
+    collection: str = Field("newsdesk", description="Prefix of the Chroma collection names.")
+    embedding_model: str | None = Field(
+        None, description="Path of a sentence-transformers model; unset means the bundled all-MiniLM-L6-v2."
+    )
+    embedding_batch_size: int = Field(64, ge=1, description="Texts per model.encode batch.")
+
+    @property
+    def chroma_path(self) -> Path:
+        """Folder of the embedded Chroma database."""
+        return self.data_dir / "chroma"

