@@ -45,31 +45,35 @@ class Chunker:
 
     def _pack(self, article: Article, sentences: list[tuple[Sentence, int]]) -> list[Chunk]:
         pieces = [piece for sentence in sentences for piece in self._fit(*sentence)]
-        texts: list[str] = []
+        groups: list[list[tuple[Sentence, int]]] = []
         current: list[tuple[Sentence, int]] = []
         size = 0
         for sentence, tokens in pieces:
             if current and size + tokens > self.max_tokens:
-                texts.append(_join(current))
+                groups.append(current)
                 current = self._overlap(current, tokens)
                 size = sum(t for _, t in current)
             current.append((sentence, tokens))
             size += tokens
         if current:
-            texts.append(_join(current))
-        return [
-            Chunk(
-                article_id=article.id,
-                content_hash=article.content_hash,
-                position=position,
-                text=text,
-                title=article.title,
-                url=article.url,
-                source=article.source,
-                published_at=article.published_at,
+            groups.append(current)
+        chunks = []
+        for position, group in enumerate(groups):
+            text, spans = _join([sentence for sentence, _ in group])
+            chunks.append(
+                Chunk(
+                    article_id=article.id,
+                    content_hash=article.content_hash,
+                    position=position,
+                    text=text,
+                    title=article.title,
+                    url=article.url,
+                    source=article.source,
+                    published_at=article.published_at,
+                    sentence_spans=spans,
+                )
             )
-            for position, text in enumerate(texts)
-        ]
+        return chunks
 
     def _overlap(self, previous: list[tuple[Sentence, int]], incoming: int) -> list[tuple[Sentence, int]]:
         """Trailing sentences of the previous chunk that fit the overlap and leave room to grow."""
@@ -96,9 +100,12 @@ class Chunker:
         ]
 
 
-def _join(sentences: list[tuple[Sentence, int]]) -> str:
-    """Sentences of one paragraph joined by a space, paragraphs by a blank line."""
-    out = sentences[0][0].text
-    for (previous, _), (sentence, _) in pairwise(sentences):
-        out += (" " if sentence.paragraph == previous.paragraph else "\n\n") + sentence.text
-    return out
+def _join(sentences: list[Sentence]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Sentences of one paragraph joined by a space, paragraphs by a blank line; and their spans."""
+    out = sentences[0].text
+    spans = [(0, len(out))]
+    for previous, sentence in pairwise(sentences):
+        out += " " if sentence.paragraph == previous.paragraph else "\n\n"
+        spans.append((len(out), len(out) + len(sentence.text)))
+        out += sentence.text
+    return out, tuple(spans)

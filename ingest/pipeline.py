@@ -11,7 +11,7 @@ from pathlib import Path
 from ingest.chunking import Chunker
 from ingest.config import IngestSettings
 from ingest.loaders import Loaded, LoadFailure, load_paths
-from store.knowledge_base import KnowledgeBase
+from store.knowledge_base import EmbeddedArticle, KnowledgeBase
 from store.records import Article
 
 logger = logging.getLogger(__name__)
@@ -119,14 +119,17 @@ def _ingest_batch(batch: list[Article], kb: KnowledgeBase, chunker: Chunker, rep
     if not todo:
         return
     chunk_lists = chunker.split_many(todo)
-    texts = [chunk.embedding_text for chunks in chunk_lists for chunk in chunks]
-    vectors = kb.embeddings.encode(texts)
+    flat = [chunk for chunks in chunk_lists for chunk in chunks]
+    vectors, sentence_vectors = kb.embeddings.encode_passages(
+        [chunk.embedding_text for chunk in flat], [chunk.embedding_spans for chunk in flat]
+    )
     writes = []
     offset = 0
     for article, chunks in zip(todo, chunk_lists, strict=True):
-        writes.append((article, chunks, vectors[offset : offset + len(chunks)]))
-        offset += len(chunks)
+        end = offset + len(chunks)
+        writes.append(EmbeddedArticle(article, chunks, vectors[offset:end], sentence_vectors[offset:end]))
+        offset = end
         (report.updated if article.id in stored else report.added).append(article.id)
     kb.write_many(writes)
-    report.chunks_written += len(texts)
-    logger.debug("ingest: wrote batch of %d articles (%d chunks)", len(todo), len(texts))
+    report.chunks_written += len(flat)
+    logger.debug("ingest: wrote batch of %d articles (%d chunks)", len(todo), len(flat))

@@ -3,13 +3,14 @@
 from store.config import StoreSettings
 from store.embeddings import SentenceTransformerEmbeddings
 from store.errors import EmptyStoreError, StoreError, StoreUnavailableError
-from store.knowledge_base import KnowledgeBase, ScoredChunk, StoreStats, open_knowledge_base
+from store.knowledge_base import EmbeddedArticle, KnowledgeBase, ScoredChunk, StoreStats, open_knowledge_base
 from store.records import Article, ArticleRecord, Chunk
 
 __all__ = [
     "Article",
     "ArticleRecord",
     "Chunk",
+    "EmbeddedArticle",
     "EmptyStoreError",
     "KnowledgeBase",
     "ScoredChunk",

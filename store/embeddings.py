@@ -7,7 +7,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -74,6 +74,39 @@ class SentenceTransformerEmbeddings(Embeddings):
             show_progress_bar=False,
         )
 
+    def encode_passages(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors and, from the same forward pass, a vector for each character span.
+
+        A span's vector is the mean of the token embeddings inside it, normalised: exactly how
+        the model pools a whole passage, restricted to one sentence in its context. Ingest
+        stores them so that answering can rank sentences without running the model again.
+        """
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        model = self.model
+        outputs: list[dict[str, Any]] = model.encode(  # type: ignore[assignment]
+            list(texts),
+            batch_size=self.batch_size,
+            output_value=None,
+            convert_to_numpy=False,
+            show_progress_bar=False,
+        )
+        offsets = model.tokenizer(
+            list(texts), return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length
+        )["offset_mapping"]
+        vectors = np.stack([output["sentence_embedding"].float().numpy() for output in outputs])
+        span_vectors = [
+            _pool_spans(
+                output["token_embeddings"].float().numpy(), np.asarray(token_offsets), text_spans, vector
+            )
+            for output, token_offsets, text_spans, vector in zip(
+                outputs, offsets, spans, vectors, strict=True
+            )
+        ]
+        return vectors, span_vectors
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word-piece counts of texts, without special tokens, as the model would see them."""
         if not texts:
@@ -103,3 +136,19 @@ def _load(path: str, device: str) -> SentenceTransformer:
 
     logger.info("loading embedding model from %s", path)
     return SentenceTransformer(path, device=device)
+
+
+def _pool_spans(
+    tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]], fallback: np.ndarray
+) -> np.ndarray:
+    """Mean of the token vectors whose characters start inside each span, unit length."""
+    tokens = tokens[: len(offsets)]
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    real = ends > starts  # special tokens ([CLS], [SEP]) have empty offsets
+    pooled = np.empty((len(spans), tokens.shape[1]), dtype=np.float32)
+    for row, (start, end) in enumerate(spans):
+        inside = real & (starts >= start) & (starts < end)
+        # a sentence cut off by the model's 256-token window falls back to the passage vector
+        pooled[row] = tokens[inside].mean(axis=0) if inside.any() else fallback
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return pooled / np.where(norms == 0, 1, norms)

@@ -37,7 +37,16 @@ from chromadb.errors import ChromaError
 from store.config import StoreSettings
 from store.embeddings import SentenceTransformerEmbeddings
 from store.errors import EmptyStoreError, StoreUnavailableError
-from store.records import Article, ArticleRecord, Chunk, day_from_number, day_number, parse_chunk_id
+from store.records import (
+    Article,
+    ArticleRecord,
+    Chunk,
+    day_from_number,
+    day_number,
+    pack_vectors,
+    parse_chunk_id,
+    unpack_vectors,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +61,18 @@ class ScoredChunk:
 
     chunk: Chunk
     score: float
+    sentence_vectors: np.ndarray | None = None
+    """One unit vector per sentence of the chunk (see `SentenceTransformerEmbeddings.encode_passages`)."""
+
+
+@dataclass(frozen=True)
+class EmbeddedArticle:
+    """An article version ready to store: its chunks, their vectors and their sentences' vectors."""
+
+    article: Article
+    chunks: Sequence[Chunk]
+    vectors: np.ndarray
+    sentence_vectors: Sequence[np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -183,7 +204,7 @@ class KnowledgeBase:
         """Counts of articles, chunks and outlets, and the span of publication dates."""
         result = self.articles.get(include=["metadatas"])
         metas = result["metadatas"] or []
-        days = sorted(int(str(m["published_day"])) for m in metas if "published_day" in m)
+        days = sorted(day for m in metas if (day := int(str(m.get("published_day") or 0))))
         return StoreStats(
             articles=len(metas),
             chunks=self.chunks.count(),
@@ -206,8 +227,15 @@ class KnowledgeBase:
             where=where,
             include=["documents", "metadatas", "distances"],
         )
+        dimension = len(vector)
         hits = [
-            ScoredChunk(Chunk.from_metadata(text, meta), 1.0 - float(distance))
+            ScoredChunk(
+                Chunk.from_metadata(text, meta),
+                1.0 - float(distance),
+                unpack_vectors(str(meta["sentence_vectors"]), dimension)
+                if meta.get("sentence_vectors")
+                else None,
+            )
             for text, meta, distance in zip(
                 (result["documents"] or [[]])[0],
                 (result["metadatas"] or [[]])[0],
@@ -220,37 +248,35 @@ class KnowledgeBase:
 
     # ----------------------------------------------------------------------------- writing
 
-    def write(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+    def write(self, item: EmbeddedArticle) -> None:
         """Store one article version: new chunks, then the record (commit), then drop old chunks."""
-        self.write_many([(article, chunks, vectors)])
+        self.write_many([item])
 
-    def write_many(self, items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]]) -> None:
+    def write_many(self, items: Sequence[EmbeddedArticle]) -> None:
         """Store several article versions with as few Chroma calls as the write order allows."""
         if not items:
             return
-        all_chunks = [chunk for _, chunks, _ in items for chunk in chunks]
-        all_vectors = np.concatenate([vectors for _, _, vectors in items])
-        if len(all_chunks) != len(all_vectors):
-            raise ValueError("one vector per chunk is required")
-        for start in range(0, len(all_chunks), self._max_batch):
-            batch = all_chunks[start : start + self._max_batch]
+        rows = [
+            (chunk, vector, sentences)
+            for item in items
+            for chunk, vector, sentences in zip(item.chunks, item.vectors, item.sentence_vectors, strict=True)
+        ]
+        for batch in _batched(rows, self._max_batch):
             self.chunks.upsert(
-                ids=[chunk.id for chunk in batch],
-                documents=[chunk.text for chunk in batch],
-                metadatas=[chunk.metadata() for chunk in batch],
-                embeddings=all_vectors[start : start + self._max_batch],
+                ids=[chunk.id for chunk, _, _ in batch],
+                documents=[chunk.text for chunk, _, _ in batch],
+                metadatas=[chunk.metadata() | {"sentence_vectors": pack_vectors(s)} for chunk, _, s in batch],
+                embeddings=np.stack([vector for _, vector, _ in batch]),
             )
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for batch_items in _batched(items, self._max_batch):
             self.articles.upsert(
-                ids=[article.id for article, _, _ in batch_items],
-                documents=[article.body for article, _, _ in batch_items],
-                metadatas=[
-                    _article_metadata(article, len(chunks), now) for article, chunks, _ in batch_items
-                ],
-                embeddings=np.stack([_centroid(vectors) for _, _, vectors in batch_items]),
+                ids=[item.article.id for item in batch_items],
+                documents=[item.article.body for item in batch_items],
+                metadatas=[_article_metadata(item.article, len(item.chunks), now) for item in batch_items],
+                embeddings=np.stack([_centroid(item.vectors) for item in batch_items]),
             )
-        self._delete_other_versions({article.id: article.content_hash for article, _, _ in items})
+        self._delete_other_versions({item.article.id: item.article.content_hash for item in items})
 
     def forget(self, article_id: str) -> bool:
         """Remove an article and its chunks; False when it was not stored."""
@@ -316,6 +342,7 @@ def _article_metadata(article: Article, chunk_count: int, ingested_at: str) -> d
         "content_hash": article.content_hash,
         "chunk_count": chunk_count,
         "ingested_at": ingested_at,
+        "published_day": day_number(article.published_at) if article.published_at else 0,
     }
     if article.origin:
         meta["origin"] = article.origin
@@ -325,7 +352,6 @@ def _article_metadata(article: Article, chunk_count: int, ingested_at: str) -> d
         meta["source"] = article.source
     if article.published_at:
         meta["published_at"] = article.published_at.isoformat()
-        meta["published_day"] = day_number(article.published_at)
     return meta
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
+
 CHUNK_ID_SEPARATOR = "#"
 
 
 def day_number(day: date) -> int:
-    """A date as the integer YYYYMMDD, which Chroma can compare in `where` filters."""
+    """A date as the integer YYYYMMDD, which Chroma can compare in `where` filters (0: undated)."""
     return day.year * 10000 + day.month * 100 + day.day
 
 
@@ -56,6 +59,8 @@ class Chunk:
     url: str | None = None
     source: str | None = None
     published_at: date | None = None
+    sentence_spans: tuple[tuple[int, int], ...] = ()
+    """(start, end) of each sentence in `text`: the units an extractive answer quotes."""
 
     @property
     def id(self) -> str:
@@ -67,6 +72,17 @@ class Chunk:
         """What is embedded: the title gives a passage the context its sentences assume."""
         return f"{self.title}\n{self.text}"
 
+    @property
+    def embedding_spans(self) -> list[tuple[int, int]]:
+        """Sentence spans shifted to their place in `embedding_text`."""
+        shift = len(self.title) + 1
+        return [(start + shift, end + shift) for start, end in self.sentence_spans]
+
+    @property
+    def sentences(self) -> list[str]:
+        """The sentences of the chunk, exactly as they stand in the article."""
+        return [self.text[start:end] for start, end in self.sentence_spans] or [self.text]
+
     def metadata(self) -> dict[str, Any]:
         """Chroma metadata: every article field, so a hit can be cited without another lookup."""
         meta: dict[str, Any] = {
@@ -74,6 +90,8 @@ class Chunk:
             "content_hash": self.content_hash,
             "position": self.position,
             "title": self.title,
+            "published_day": day_number(self.published_at) if self.published_at else 0,
+            "sentence_spans": ",".join(f"{start}:{end}" for start, end in self.sentence_spans),
         }
         if self.url:
             meta["url"] = self.url
@@ -81,13 +99,13 @@ class Chunk:
             meta["source"] = self.source
         if self.published_at:
             meta["published_at"] = self.published_at.isoformat()
-            meta["published_day"] = day_number(self.published_at)
         return meta
 
     @classmethod
     def from_metadata(cls, text: str, meta: Mapping[str, Any]) -> Chunk:
         """Rebuild a chunk from what Chroma returns."""
         published = meta.get("published_at")
+        spans = str(meta.get("sentence_spans") or "")
         return cls(
             article_id=str(meta["article_id"]),
             content_hash=str(meta["content_hash"]),
@@ -97,7 +115,23 @@ class Chunk:
             url=meta.get("url"),
             source=meta.get("source"),
             published_at=date.fromisoformat(str(published)) if published else None,
+            sentence_spans=tuple(
+                (int(start), int(end))
+                for start, end in (span.split(":") for span in spans.split(",") if span)
+            ),
         )
+
+
+def pack_vectors(vectors: np.ndarray) -> str:
+    """Unit vectors as compact text for Chroma metadata: int8 (x127), base64."""
+    return base64.b64encode(np.round(vectors * 127).astype(np.int8).tobytes()).decode("ascii")
+
+
+def unpack_vectors(text: str, dimension: int) -> np.ndarray:
+    """The inverse of `pack_vectors`, renormalised to unit length."""
+    vectors = np.frombuffer(base64.b64decode(text), dtype=np.int8).astype(np.float32).reshape(-1, dimension)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1, norms)
 
 
 def parse_chunk_id(chunk_id: str) -> tuple[str, str, int]:
