@@ -22,6 +22,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from bot.answer import Answer
+from bot.answerers import UnknownAnswererError
+from bot.chain import InvalidQuestionError, Newsdesk
+from bot.config import BotSettings
 from ingest import IngestReport, IngestSettings, ingest_paths, samples_dir
 from store import KnowledgeBase, StoreError, StoreSettings, open_knowledge_base
 
@@ -36,7 +40,9 @@ class AppContext:
 
     store_settings: StoreSettings
     ingest_settings: IngestSettings
+    bot_settings: BotSettings
     _kb: KnowledgeBase | None = field(default=None, repr=False)
+    _newsdesk: Newsdesk | None = field(default=None, repr=False)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -44,6 +50,13 @@ class AppContext:
         if self._kb is None:
             self._kb = open_knowledge_base(self.store_settings)
         return self._kb
+
+    @property
+    def newsdesk(self) -> Newsdesk:
+        """The answering service, built once."""
+        if self._newsdesk is None:
+            self._newsdesk = Newsdesk(self.kb, self.bot_settings)
+        return self._newsdesk
 
 
 class NewsdeskGroup(click.Group):
@@ -53,7 +66,7 @@ class NewsdeskGroup(click.Group):
         """Run the command; a StoreError becomes `Error: ...` and exit code 1."""
         try:
             return super().invoke(ctx)
-        except StoreError as error:
+        except (StoreError, InvalidQuestionError, UnknownAnswererError) as error:
             raise click.ClickException(str(error)) from error
 
 
@@ -89,7 +102,7 @@ def cli(ctx: click.Context, data_dir: Path | None, chroma_url: str | None, verbo
         overrides["data_dir"] = data_dir
     if chroma_url is not None:
         overrides["chroma_url"] = chroma_url
-    ctx.obj = AppContext(StoreSettings(**overrides), IngestSettings())
+    ctx.obj = AppContext(StoreSettings(**overrides), IngestSettings(), BotSettings())
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -148,6 +161,60 @@ def forget(app: AppContext, article_ids: tuple[str, ...]) -> None:
             console.print(f"forgot {article_id}")
     if missing:
         raise click.ClickException(f"not in the store: {', '.join(missing)}")
+
+
+@cli.command()
+@click.argument("question", nargs=-1, required=True)
+@click.option("--k", "k", type=click.IntRange(1, 50), help="Chunks to retrieve [default NEWSDESK_TOP_K, 8].")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Answer as of this date (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer and citations as JSON.")
+@pass_app
+def ask(app: AppContext, question: tuple[str, ...], k: int | None, as_of: Any, as_json: bool) -> None:
+    """Answer QUESTION from the articles, with numbered citations."""
+    answer = app.newsdesk.ask(" ".join(question), as_of=as_of.date() if as_of else None, k=k)
+    if as_json:
+        click.echo(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_answer(answer)
+
+
+@cli.command()
+@click.option("--k", "k", type=click.IntRange(1, 50), help="Chunks to retrieve [default NEWSDESK_TOP_K, 8].")
+@pass_app
+def chat(app: AppContext, k: int | None) -> None:
+    """Ask questions one after another (reads lines from stdin when it is not a terminal)."""
+    interactive = sys.stdin.isatty()
+    if interactive:
+        with console.status("Loading the model…"):
+            app.newsdesk.warm_up()
+        console.print("[bold]newsdesk[/] — ask about the news in the store. Empty line or Ctrl-D to quit.")
+    while True:
+        try:
+            line = console.input("[bold cyan]?[/] ") if interactive else sys.stdin.readline()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not line or (interactive and not line.strip()):
+            break
+        if not line.strip():
+            continue
+        try:
+            print_answer(app.newsdesk.ask(line, k=k))
+        except InvalidQuestionError as error:
+            err_console.print(f"[red]{error}[/]")
+
+
+def print_answer(answer: Answer) -> None:
+    """An answer, then its numbered sources (or leads), readably."""
+    console.print(answer.text, highlight=False)
+    if answer.citations:
+        console.print("\n[bold]Sources[/]")
+    elif answer.leads:
+        console.print("\n[bold]Closest articles[/]")
+    for item in answer.citations or answer.leads:
+        when = item.published_at.strftime("%-d %b %Y") if item.published_at else "undated"
+        line = f"[{item.n}] {item.source or 'unknown outlet'}, “{item.title}”, {when}"
+        console.print(line + (f"\n    {item.url}" if item.url else ""), highlight=False, soft_wrap=True)
+    console.print()
 
 
 def _run_ingest(app: AppContext, sources: list[Path]) -> IngestReport:

@@ -43,6 +43,8 @@ class SentenceTransformerEmbeddings(Embeddings):
         self.batch_size = batch_size
         self.device = device
         self._model: SentenceTransformer | None = None
+        self._query_cache: dict[str, np.ndarray] = {}
+        self._cache_lock = threading.Lock()
 
     @property
     def model(self) -> SentenceTransformer:
@@ -120,7 +122,19 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         """LangChain: embed a question."""
-        return self.encode([text])[0].tolist()
+        return self.query_vector(text).tolist()
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """A question's unit vector, cached: retrieval and answering both need it."""
+        with self._cache_lock:
+            cached = self._query_cache.get(text)
+        if cached is None:
+            cached = self.encode([text])[0]
+            with self._cache_lock:
+                self._query_cache[text] = cached
+                if len(self._query_cache) > 256:
+                    self._query_cache.pop(next(iter(self._query_cache)))
+        return cached
 
 
 def _load(path: str, device: str) -> SentenceTransformer:

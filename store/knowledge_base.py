@@ -220,7 +220,7 @@ class KnowledgeBase:
         """The k chunks closest to a question (text or vector), current versions only."""
         if self.is_empty():
             raise EmptyStoreError()
-        vector = self.embeddings.encode([query])[0] if isinstance(query, str) else np.asarray(query)
+        vector = self.embeddings.query_vector(query) if isinstance(query, str) else np.asarray(query)
         result = self.chunks.query(
             query_embeddings=vector.astype(np.float32),
             n_results=k,

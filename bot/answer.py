@@ -1,0 +1,59 @@
+"""What a question gets back: an answer with numbered citations, or an honest "not found"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+NOT_FOUND = "I could not find that in the articles I have."
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A source an answer relies on; `n` is its number in the answer's [n] markers."""
+
+    n: int
+    article_id: str
+    title: str
+    source: str | None = None
+    url: str | None = None
+    published_at: date | None = None
+    quote: str = ""
+    """The article's own sentences the answer used (empty for a lead)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "n": self.n,
+            "article_id": self.article_id,
+            "title": self.title,
+            "source": self.source,
+            "url": self.url,
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "quote": self.quote,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer's text (with [n] markers), the sources it cites, and whether it was found."""
+
+    text: str
+    found: bool
+    citations: list[Citation] = field(default_factory=list)
+    leads: list[Citation] = field(default_factory=list)
+    """When not found: the closest articles, as leads to read."""
+    answerer: str = "extractive"
+    as_of: date | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields, as `newsdesk ask --json` prints them."""
+        return {
+            "answer": self.text,
+            "found": self.found,
+            "citations": [citation.as_dict() for citation in self.citations],
+            "leads": [lead.as_dict() for lead in self.leads],
+            "answerer": self.answerer,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+        }

@@ -1,0 +1,228 @@
+"""Answerers turn a question and retrieved chunks into an `Answer`.
+
+The seam is the `Answerer` protocol plus the `ANSWERERS` registry: configuration
+(`NEWSDESK_ANSWERER`) names an entry, and `make_answerer` builds it. A new backend registers a
+factory; the chain never changes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+import numpy as np
+from langchain_core.documents import Document
+
+from bot.answer import NOT_FOUND, Answer, Citation
+from bot.config import BotSettings
+from store import SentenceTransformerEmbeddings
+
+MAX_LEADS = 3
+
+_STOPWORDS = frozenset(
+    """
+    a an the and or but of to in on at by for with from as into about over after before than then
+    is are was were be been being has have had do does did will would can could should may might
+    what which who whom whose when where why how that this these those it its it's there their they
+    them he she his her him i you your we our us not no yes so if also just any some all more most
+    much many says said say according news week year month day today latest recent recently new
+    """.split()  # noqa: SIM905 (a word list reads best as text)
+)
+_THOUSANDS = re.compile(r"(?<=\d)[,\u202f](?=\d{3}\b)")
+_WORD = re.compile(r"\w+")
+
+
+class Answerer(Protocol):
+    """Writes an answer from retrieved chunks; `name` is recorded on every answer."""
+
+    name: str
+
+    def answer(self, question: str, documents: Sequence[Document], *, as_of: date | None = None) -> Answer:
+        """The answer to `question` from `documents`, or a "not found" answer."""
+        ...
+
+
+AnswererFactory = Callable[[BotSettings, SentenceTransformerEmbeddings], Answerer]
+
+
+class UnknownAnswererError(ValueError):
+    """The configured answerer is not registered."""
+
+
+def terms(text: str) -> set[str]:
+    """Content words of a text, lowercased, numbers without separators, crudely stemmed to 6 letters."""
+    words = _WORD.findall(_THOUSANDS.sub("", text.lower()))
+    return {word[:6] for word in words if word not in _STOPWORDS and (len(word) > 1 or word.isdigit())}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved chunk, with how well it answers the question."""
+
+    text: str
+    document: Document
+    rank: int
+    index: int
+    vector: np.ndarray | None
+    semantic: float
+    lexical: float
+    score: float
+
+    @property
+    def article_id(self) -> str:
+        """Id of the article the sentence belongs to."""
+        return str(self.document.metadata["article_id"])
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """Where the sentence stands in its article (chunk position, sentence index)."""
+        return int(self.document.metadata.get("position", 0)), self.index
+
+
+@dataclass
+class ExtractiveAnswerer:
+    """Quotes the one to three sentences of the retrieved chunks that best answer the question.
+
+    A sentence's score mixes its similarity to the question (a vector computed at ingest from
+    the sentence in context, see `encode_passages`), the IDF-weighted share of the question's
+    content words it contains, and the retrieval score of its chunk. Below `min_evidence` the
+    answer is "not found" with the closest articles as leads. Every quoted sentence is text of
+    the cited article, verbatim.
+    """
+
+    embeddings: SentenceTransformerEmbeddings
+    min_evidence: float = 0.45
+    max_sentences: int = 3
+    companion_margin: float = 0.06
+    weights: tuple[float, float, float] = (0.5, 0.3, 0.2)
+    name: str = "extractive"
+
+    @classmethod
+    def from_settings(
+        cls, settings: BotSettings, embeddings: SentenceTransformerEmbeddings
+    ) -> ExtractiveAnswerer:
+        """The answerer the settings describe."""
+        return cls(embeddings, min_evidence=settings.min_evidence, max_sentences=settings.max_sentences)
+
+    def answer(self, question: str, documents: Sequence[Document], *, as_of: date | None = None) -> Answer:
+        """The best sentences with citations, or NOT_FOUND with leads."""
+        candidates = self.rank(question, documents)
+        if not candidates or candidates[0].score < self.min_evidence:
+            return Answer(NOT_FOUND, found=False, leads=leads(documents), answerer=self.name, as_of=as_of)
+        return compose(self.select(candidates), answerer=self.name, as_of=as_of)
+
+    def rank(self, question: str, documents: Sequence[Document]) -> list[Candidate]:
+        """Every distinct sentence of the documents, best first."""
+        query = self.embeddings.query_vector(question)
+        sentences: dict[tuple[str, str], tuple[str, Document, int, int, np.ndarray | None]] = {}
+        for rank, document in enumerate(documents):
+            spans = document.metadata.get("sentence_spans") or ((0, len(document.page_content)),)
+            vectors = document.metadata.get("sentence_vectors")
+            for index, (start, end) in enumerate(spans):
+                text = document.page_content[start:end]
+                key = (str(document.metadata["article_id"]), text)
+                if key not in sentences:  # overlapping chunks repeat sentences; keep the best-ranked copy
+                    vector = vectors[index] if vectors is not None and index < len(vectors) else None
+                    sentences[key] = (text, document, rank, index, vector)
+        question_terms = terms(question)
+        sentence_terms = {key: terms(value[0]) for key, value in sentences.items()}
+        idf = _idf(question_terms, list(sentence_terms.values()))
+        total = sum(idf.values()) or 1.0
+        w_semantic, w_lexical, w_retrieval = self.weights
+        candidates = []
+        for key, (text, document, rank, index, vector) in sentences.items():
+            retrieval = float(document.metadata.get("score", 0.0))
+            semantic = float(vector @ query) if vector is not None else retrieval
+            lexical = sum(idf[t] for t in question_terms & sentence_terms[key]) / total
+            score = (
+                w_semantic * semantic + w_lexical * lexical + w_retrieval * retrieval - _brevity_penalty(text)
+            )
+            candidates.append(Candidate(text, document, rank, index, vector, semantic, lexical, score))
+        candidates.sort(key=lambda c: c.score, reverse=True)
+        return candidates
+
+    def select(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The best sentence, plus close runners-up that add something, in reading order."""
+        best = candidates[0]
+        chosen = [best]
+        for candidate in candidates[1:]:
+            if len(chosen) >= self.max_sentences or candidate.score < best.score - self.companion_margin:
+                break
+            if not any(_redundant(candidate, other) for other in chosen):
+                chosen.append(candidate)
+        return chosen
+
+
+def compose(chosen: list[Candidate], *, answerer: str, as_of: date | None) -> Answer:
+    """Answer text with [n] markers; sources numbered by first use, one number per article."""
+    numbers: dict[str, int] = {}
+    for candidate in chosen:  # best first: the best source is [1]
+        numbers.setdefault(candidate.article_id, len(numbers) + 1)
+    ordered = sorted(chosen, key=lambda c: (numbers[c.article_id], c.order))
+    text = " ".join(f"{c.text} [{numbers[c.article_id]}]" for c in ordered)
+    citations = [
+        citation(
+            next(c.document for c in ordered if c.article_id == article_id),
+            n,
+            " ".join(c.text for c in ordered if c.article_id == article_id),
+        )
+        for article_id, n in numbers.items()
+    ]
+    return Answer(text, found=True, citations=citations, answerer=answerer, as_of=as_of)
+
+
+def citation(document: Document, n: int, quote: str = "") -> Citation:
+    """A numbered citation of the article a retrieved chunk belongs to."""
+    meta = document.metadata
+    return Citation(
+        n=n,
+        article_id=str(meta["article_id"]),
+        title=str(meta.get("title", "")),
+        source=meta.get("source"),
+        url=meta.get("url"),
+        published_at=meta.get("published_at"),
+        quote=quote,
+    )
+
+
+def leads(documents: Sequence[Document]) -> list[Citation]:
+    """The closest distinct articles, for a "not found" answer."""
+    seen: dict[str, Document] = {}
+    for document in documents:
+        seen.setdefault(str(document.metadata["article_id"]), document)
+    return [citation(document, n) for n, document in enumerate(list(seen.values())[:MAX_LEADS], start=1)]
+
+
+def _idf(question_terms: set[str], pool: list[set[str]]) -> dict[str, float]:
+    count = len(pool)
+    return {term: math.log(1 + count / (1 + sum(term in s for s in pool))) for term in question_terms}
+
+
+def _brevity_penalty(text: str) -> float:
+    """Datelines, bylines and headings carry context, not answers."""
+    words = len(text.split())
+    return 0.0 if words >= 8 else 0.03 * (8 - words)
+
+
+def _redundant(a: Candidate, b: Candidate) -> bool:
+    if a.vector is not None and b.vector is not None:
+        return float(a.vector @ b.vector) > 0.9
+    return a.text == b.text
+
+
+ANSWERERS: dict[str, AnswererFactory] = {"extractive": ExtractiveAnswerer.from_settings}
+
+
+def make_answerer(settings: BotSettings, embeddings: SentenceTransformerEmbeddings) -> Answerer:
+    """The answerer named by `settings.answerer`."""
+    try:
+        factory = ANSWERERS[settings.answerer]
+    except KeyError:
+        raise UnknownAnswererError(
+            f"unknown answerer {settings.answerer!r}: NEWSDESK_ANSWERER must be one of {', '.join(ANSWERERS)}"
+        ) from None
+    return factory(settings, embeddings)

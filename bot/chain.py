@@ -1,0 +1,86 @@
+"""The retrieval chain (LCEL): question -> retriever -> answerer -> `Answer`, and the service around it.
+
+`Newsdesk.ask` is the one core function the CLI, the Telegram bot and `eval` all call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypedDict, cast
+
+from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+
+from bot.answer import Answer
+from bot.answerers import Answerer, make_answerer
+from bot.config import BotSettings
+from bot.retriever import NewsRetriever
+from store import KnowledgeBase
+
+logger = logging.getLogger(__name__)
+
+
+class Question(TypedDict):
+    """The chain's input."""
+
+    question: str
+    as_of: date | None
+    k: int | None
+
+
+class InvalidQuestionError(ValueError):
+    """A question that cannot be asked (empty, or too long)."""
+
+
+MAX_QUESTION_CHARS = 1000
+
+
+def build_chain(retriever: NewsRetriever, answerer: Answerer) -> Runnable[Question, Answer]:
+    """question -> retrieved chunks (as of a date) -> answer, as one LangChain runnable."""
+
+    def retrieve(inputs: dict[str, Any]) -> list[Any]:
+        return retriever.invoke(inputs["question"], as_of=inputs.get("as_of"), k=inputs.get("k"))
+
+    def answer(inputs: dict[str, Any]) -> Answer:
+        return answerer.answer(inputs["question"], inputs["documents"], as_of=inputs.get("as_of"))
+
+    chain = RunnablePassthrough.assign(documents=RunnableLambda(retrieve, name="retrieve")) | RunnableLambda(
+        answer, name=answerer.name
+    )
+    return cast(Runnable[Question, Answer], chain.with_config(run_name="newsdesk"))
+
+
+class Newsdesk:
+    """Answers questions from a knowledge base; built once per process, shared by all front ends."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        settings: BotSettings,
+        *,
+        answerer: Answerer | None = None,
+        clock: Callable[[], date] = date.today,
+    ) -> None:
+        self.kb = kb
+        self.settings = settings
+        self.clock = clock
+        self.retriever = NewsRetriever(kb=kb, k=settings.top_k)
+        self.answerer = answerer or make_answerer(settings, kb.embeddings)
+        self.chain = build_chain(self.retriever, self.answerer)
+
+    def warm_up(self) -> None:
+        """Load the model and open the store now, so the first question is not the slow one."""
+        self.kb.embeddings.query_vector("warm up")
+        self.kb.is_empty()
+
+    def ask(self, question: str, *, as_of: date | None = None, k: int | None = None) -> Answer:
+        """Answer a question as of a date (today by default) from the articles published by then."""
+        question = " ".join(question.split())
+        if not question:
+            raise InvalidQuestionError("ask a question, e.g. “What is the 2025 delivery target?”")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise InvalidQuestionError(f"questions are limited to {MAX_QUESTION_CHARS} characters")
+        answer = self.chain.invoke({"question": question, "as_of": as_of or self.clock(), "k": k})
+        logger.info("answered found=%s citations=%d: %s", answer.found, len(answer.citations), question)
+        return answer
