@@ -46,6 +46,8 @@ class Answer:
     """When not found: the closest articles, as leads to read."""
     answerer: str = "extractive"
     as_of: date | None = None
+    retrieved: tuple[str, ...] = ()
+    """Ids of the articles retrieval returned, best first, each once (for evaluation and logs)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields, as `newsdesk ask --json` prints them."""
@@ -56,4 +58,5 @@ class Answer:
             "leads": [lead.as_dict() for lead in self.leads],
             "answerer": self.answerer,
             "as_of": self.as_of.isoformat() if self.as_of else None,
+            "retrieved": list(self.retrieved),
         }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from typing import Any, TypedDict, cast
 
@@ -43,7 +44,10 @@ def build_chain(retriever: NewsRetriever, answerer: Answerer) -> Runnable[Questi
         return retriever.invoke(inputs["question"], as_of=inputs.get("as_of"), k=inputs.get("k"))
 
     def answer(inputs: dict[str, Any]) -> Answer:
-        return answerer.answer(inputs["question"], inputs["documents"], as_of=inputs.get("as_of"))
+        documents = inputs["documents"]
+        result = answerer.answer(inputs["question"], documents, as_of=inputs.get("as_of"))
+        retrieved = tuple(dict.fromkeys(str(d.metadata["article_id"]) for d in documents))
+        return replace(result, retrieved=retrieved)
 
     chain = RunnablePassthrough.assign(documents=RunnableLambda(retrieve, name="retrieve")) | RunnableLambda(
         answer, name=answerer.name
