@@ -203,6 +203,19 @@ def chat(app: AppContext, k: int | None) -> None:
             err_console.print(f"[red]{error}[/]")
 
 
+@cli.command()
+@pass_app
+def bot(app: AppContext) -> None:
+    """Run the Telegram bot (needs TELEGRAM_BOT_TOKEN) until Ctrl-C or SIGTERM."""
+    from bot import telegram
+
+    if app.bot_settings.telegram_bot_token is None:
+        raise click.ClickException("set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot")
+    if app.kb.is_empty():
+        logger.warning("the store is empty: run `newsdesk ingest PATH` or send the bot files as an admin")
+    telegram.run(app.bot_settings, app.newsdesk, app.ingest_settings)
+
+
 def print_answer(answer: Answer) -> None:
     """An answer, then its numbered sources (or leads), readably."""
     console.print(answer.text, highlight=False)

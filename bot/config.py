@@ -1,7 +1,11 @@
 """Settings of answering and of the front ends, read from NEWSDESK_* variables and `.env`."""
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IdSet = Annotated[frozenset[int], NoDecode]
 
 
 class BotSettings(BaseSettings):
@@ -20,3 +24,38 @@ class BotSettings(BaseSettings):
         validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "NEWSDESK_TELEGRAM_BOT_TOKEN"),
         description="Bot token from @BotFather; set it to run the Telegram bot.",
     )
+    telegram_base_url: str | None = Field(
+        None, description="Bot API server URL, e.g. a self-hosted telegram-bot-api (`http://host:8081/bot`)."
+    )
+    telegram_base_file_url: str | None = Field(
+        None, description="Bot API file URL; derived from telegram_base_url when unset."
+    )
+    webhook_url: str | None = Field(
+        None, description="Public HTTPS URL for webhook mode; unset means polling."
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="Secret token Telegram sends with each update."
+    )
+    webhook_listen: str = Field("0.0.0.0", description="Address the webhook server binds.")
+    webhook_port: int = Field(8443, description="Port the webhook server binds.")
+    allowed_users: IdSet = Field(frozenset(), description="User ids allowed to ask (empty: everyone).")
+    allowed_chats: IdSet = Field(frozenset(), description="Chat ids the bot answers in (empty: all).")
+    admins: IdSet = Field(frozenset(), description="User ids allowed to ingest, forget and manage feeds.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest document an admin may upload.")
+
+    @field_validator("allowed_users", "allowed_chats", "admins", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        """Accept `1,2,3` (or spaces) as well as a list."""
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(",", " ").split())
+        return value
+
+    @property
+    def file_base_url(self) -> str | None:
+        """Where files are downloaded from, next to the Bot API server."""
+        if self.telegram_base_file_url:
+            return self.telegram_base_file_url
+        if self.telegram_base_url and self.telegram_base_url.rstrip("/").endswith("/bot"):
+            return self.telegram_base_url.rstrip("/")[: -len("/bot")] + "/file/bot"
+        return None

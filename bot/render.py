@@ -1,0 +1,96 @@
+"""Answers as Telegram HTML: escaped article text, numbered sources, split under 4096 characters."""
+
+from __future__ import annotations
+
+from html import escape as _html_escape
+
+from telegram.constants import MessageLimit
+
+from bot.answer import Answer, Citation
+from ingest.sentences import split_sentences
+
+LIMIT = MessageLimit.MAX_TEXT_LENGTH
+
+
+def escape(text: str) -> str:
+    """Escape article text for Telegram HTML: only <, > and & need it outside attributes."""
+    return _html_escape(text, quote=False)
+
+
+def source_line(item: Citation) -> str:
+    """`[n] <a href=url>Title</a> — Outlet, 3 Jan 2025`, everything from the article escaped."""
+    title = escape(item.title or "untitled")
+    linked = f'<a href="{_html_escape(item.url, quote=True)}">{title}</a>' if item.url else title
+    details = ", ".join(
+        part
+        for part in (
+            escape(item.source) if item.source else "",
+            item.published_at.strftime("%-d %b %Y") if item.published_at else "",
+        )
+        if part
+    )
+    return f"[{item.n}] {linked}" + (f" — {details}" if details else "")
+
+
+def render_answer(answer: Answer) -> list[str]:
+    """The messages that carry an answer: text first, then its sources (or leads)."""
+    blocks = [escape(paragraph) for paragraph in answer.text.split("\n\n") if paragraph.strip()]
+    if answer.citations:
+        blocks.append("<b>Sources</b>\n" + "\n".join(source_line(c) for c in answer.citations))
+    elif answer.leads:
+        blocks.append("<b>Closest articles</b>\n" + "\n".join(source_line(c) for c in answer.leads))
+    return pack(blocks)
+
+
+def pack(blocks: list[str], limit: int = LIMIT) -> list[str]:
+    """Join HTML blocks into messages of at most `limit` characters, breaking between blocks.
+
+    A block is a complete HTML fragment, so a break never falls inside a tag or a citation.
+    A block longer than a message is broken between lines, then between sentences, then words.
+    """
+    messages: list[str] = []
+    current = ""
+    for piece in (piece for block in blocks for piece in _fit(block, limit)):
+        candidate = f"{current}\n\n{piece}" if current else piece
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            messages.append(current)
+            current = piece
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _fit(block: str, limit: int) -> list[str]:
+    if len(block) <= limit:
+        return [block]
+    lines = block.split("\n")
+    if len(lines) > 1:
+        return [piece for line in lines for piece in _fit(line, limit)]
+    if "<" not in block:  # plain escaped text: split between sentences (entities stay whole)
+        sentences = [s.text for s in split_sentences(block)]
+        if len(sentences) > 1:
+            return _greedy(sentences, limit, " ")
+        return _greedy(block.split(" "), limit, " ")
+    return [block[:limit]]  # a single source line over 4096 characters cannot happen with real titles
+
+
+def _greedy(parts: list[str], limit: int, joiner: str) -> list[str]:
+    out: list[str] = []
+    current = ""
+    for part in parts:
+        candidate = f"{current}{joiner}{part}" if current else part
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            out.append(current)
+        while len(part) > limit:  # one "word" longer than a message: cut outside any entity
+            cut = part.rfind("&", 0, limit) if "&" in part[limit - 8 : limit] else limit
+            out.append(part[: cut or limit])
+            part = part[cut or limit :]
+        current = part
+    if current:
+        out.append(current)
+    return out

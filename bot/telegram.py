@@ -1,0 +1,298 @@
+"""The Telegram front end: a python-telegram-bot Application over `Newsdesk.ask`.
+
+Handlers are small; long-lived objects live in `bot_data`; answering and ingesting run in
+worker threads so one slow question never stalls other chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from telegram import BotCommand, LinkPreviewOptions, Message, MessageEntity, Update
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.chain import InvalidQuestionError, Newsdesk
+from bot.config import BotSettings
+from bot.render import escape, pack, render_answer
+from ingest import IngestReport, IngestSettings, ingest_paths
+from ingest.loaders import SUPPORTED_SUFFIXES
+from store import EmptyStoreError
+
+logger = logging.getLogger(__name__)
+
+COMMANDS = [
+    BotCommand("start", "What this bot does"),
+    BotCommand("help", "How to ask, and the commands"),
+    BotCommand("sources", "The newest articles I know"),
+    BotCommand("ingest", "Admins: add articles (attach a file)"),
+]
+HELP = (
+    "Ask me a question about the news in plain words, e.g. <i>What is the 2025 delivery target?</i>\n"
+    "I answer from my articles only, with numbered sources, or tell you when they don't say.\n\n"
+    "/sources — the newest articles I know\n"
+    "/help — this message\n"
+    "/ingest — admins: send an article file (.txt .md .html .json .jsonl) to add it\n\n"
+    "In groups, mention me or reply to me."
+)
+EMPTY_STORE = "I have no articles yet. An admin can send me article files to read."
+ERROR_REPLY = "Sorry, something went wrong while answering. Please try again in a moment."
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+TYPING_EVERY = 4.5  # seconds; Telegram shows a chat action for about five
+
+
+def _newsdesk(context: ContextTypes.DEFAULT_TYPE) -> Newsdesk:
+    return context.bot_data["newsdesk"]
+
+
+def _settings(context: ContextTypes.DEFAULT_TYPE) -> BotSettings:
+    return context.bot_data["settings"]
+
+
+@contextlib.asynccontextmanager
+async def typing(message: Message) -> AsyncIterator[None]:
+    """Show "typing…" in the chat until the block ends."""
+
+    async def keep_typing() -> None:
+        while True:
+            with contextlib.suppress(TelegramError):  # cosmetic: never fail an answer over it
+                await message.chat.send_action(ChatAction.TYPING)
+            await asyncio.sleep(TYPING_EVERY)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+async def gatekeeper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop updates from users or chats outside the allow-lists (refusing politely in private)."""
+    settings = _settings(context)
+    user, chat = update.effective_user, update.effective_chat
+    user_ok = not settings.allowed_users or (user is not None and user.id in settings.allowed_users)
+    chat_ok = not settings.allowed_chats or (chat is not None and chat.id in settings.allowed_chats)
+    if user is not None and user.id in settings.admins:
+        return
+    if not (user_ok and chat_ok):
+        if update.effective_message and chat is not None and chat.type == ChatType.PRIVATE:
+            await update.effective_message.reply_text("Sorry, this newsdesk bot is private.")
+        raise ApplicationHandlerStop
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greet and explain in two lines."""
+    assert update.effective_message
+    await update.effective_message.reply_html(
+        "Hi! I answer questions about the news articles I have, quoting them with numbered sources.\n"
+        "Ask me anything, e.g. <i>What is the 2025 delivery target?</i> — /help lists the commands."
+    )
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the commands."""
+    assert update.effective_message
+    await update.effective_message.reply_html(HELP)
+
+
+async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the newest articles with a count of the store."""
+    assert update.effective_message
+    kb = _newsdesk(context).kb
+    stats, recent = await asyncio.to_thread(lambda: (kb.stats(), kb.recent_articles(10)))
+    if not stats.articles:
+        await update.effective_message.reply_text(EMPTY_STORE)
+        return
+    lines = [f"<b>{stats.articles} articles</b> from {stats.sources} outlets. Newest:"]
+    for record in recent:
+        when = record.published_at.strftime("%-d %b %Y") if record.published_at else "undated"
+        outlet = f" — {escape(record.source)}" if record.source else ""
+        lines.append(f"• {escape(record.title)}{outlet}, {when}")
+    for text in pack(["\n".join(lines)]):
+        await update.effective_message.reply_html(text, link_preview_options=NO_PREVIEW)
+
+
+def addressed_text(message: Message, bot_username: str, bot_id: int) -> str | None:
+    """The question in a message, or None when a group message is not meant for the bot."""
+    text = message.text or ""
+    if message.chat.type == ChatType.PRIVATE:
+        return text
+    mention = f"@{bot_username}".lower()
+    mentions = list(message.parse_entities([MessageEntity.MENTION]).values())
+    mentioned = any(value.lower() == mention for value in mentions)
+    replied = bool(message.reply_to_message and message.reply_to_message.from_user) and (
+        message.reply_to_message.from_user.id == bot_id  # type: ignore[union-attr]
+    )
+    if not (mentioned or replied):
+        return None
+    cleaned = text
+    for value in mentions:
+        if value.lower() == mention:
+            cleaned = cleaned.replace(value, " ")
+    return " ".join(cleaned.split())
+
+
+async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a question with citations (in groups only when mentioned or replied to)."""
+    message = update.effective_message
+    assert message
+    text = addressed_text(message, context.bot.username, context.bot.id)
+    if text is None:
+        return
+    if not text:
+        await message.reply_text("What would you like to know? Ask me a question about the news.")
+        return
+    try:
+        async with typing(message):
+            answer = await asyncio.to_thread(_newsdesk(context).ask, text)
+    except EmptyStoreError:
+        await message.reply_text(EMPTY_STORE)
+        return
+    except InvalidQuestionError as error:
+        await message.reply_text(str(error))
+        return
+    for part in render_answer(answer):
+        await message.reply_html(part, link_preview_options=NO_PREVIEW)
+
+
+async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Explain how admins add articles (the file itself goes through `upload`)."""
+    assert update.effective_message
+    if not _is_admin(update, context):
+        await update.effective_message.reply_text("Sorry, only admins can add articles.")
+        return
+    await update.effective_message.reply_html(
+        "Send me an article file (.txt .md .html .json .jsonl) as a document, "
+        "optionally with <code>/ingest</code> as its caption."
+    )
+
+
+async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ingest a document sent by an admin and reply with the ingest report."""
+    message = update.effective_message
+    assert message and message.document
+    if not _is_admin(update, context):
+        await message.reply_text("Sorry, only admins can add articles.")
+        return
+    document = message.document
+    name = Path(document.file_name or "upload.txt").name
+    limit = _settings(context).max_upload_mb
+    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        await message.reply_text(f"I can't read {name}: send one of {', '.join(sorted(SUPPORTED_SUFFIXES))}.")
+        return
+    if document.file_size and document.file_size > limit * 1_000_000:
+        await message.reply_text(f"{name} is over the {limit:g} MB limit.")
+        return
+    async with typing(message):
+        with tempfile.TemporaryDirectory(prefix="newsdesk-upload-") as folder:
+            path = Path(folder) / name
+            telegram_file = await document.get_file()
+            await telegram_file.download_to_drive(path)
+            async with context.bot_data["ingest_lock"]:
+                report = await asyncio.to_thread(
+                    ingest_paths, [path], _newsdesk(context).kb, context.bot_data["ingest_settings"]
+                )
+    await message.reply_html(format_report(report, folder), link_preview_options=NO_PREVIEW)
+
+
+def format_report(report: IngestReport, folder: str = "") -> str:
+    """An ingest report as HTML: counts, then one line per failure."""
+    lines = [escape(report.summary())]
+    for failure in report.failed:
+        origin = failure.origin.removeprefix(folder).lstrip("/")
+        lines.append(f"• failed {escape(origin)}: {escape(failure.reason)}")
+    return pack(["\n".join(lines)])[0]
+
+
+def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in _settings(context).admins
+
+
+async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the traceback; tell the user something went wrong without internals."""
+    logger.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message:
+        with contextlib.suppress(TelegramError):
+            await update.effective_message.reply_text(ERROR_REPLY)
+
+
+async def post_init(application: Application) -> None:
+    """Register the command menu and load the model before the first question."""
+    await application.bot.set_my_commands(COMMANDS)
+    await asyncio.to_thread(application.bot_data["newsdesk"].warm_up)
+
+
+def build_application(
+    settings: BotSettings, newsdesk: Newsdesk, ingest_settings: IngestSettings | None = None
+) -> Application:
+    """The bot: handlers, error handler, rate limiter and shared objects in bot_data."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .post_init(post_init)
+    )
+    if settings.telegram_base_url:
+        builder = builder.base_url(settings.telegram_base_url)
+    if settings.file_base_url:
+        builder = builder.base_file_url(settings.file_base_url)
+    application = builder.build()
+    application.bot_data.update(
+        newsdesk=newsdesk,
+        settings=settings,
+        ingest_settings=ingest_settings or IngestSettings(),
+        ingest_lock=asyncio.Lock(),
+    )
+    application.add_handler(TypeHandler(Update, gatekeeper), group=-1)
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(CommandHandler("sources", sources))
+    application.add_handler(CommandHandler("ingest", ingest_command))
+    application.add_handler(MessageHandler(filters.Document.ALL, upload))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, question))
+    application.add_error_handler(error_handler)
+    return application
+
+
+def run(settings: BotSettings, newsdesk: Newsdesk, ingest_settings: IngestSettings | None = None) -> None:
+    """Serve until SIGINT/SIGTERM: long polling, or a webhook when NEWSDESK_WEBHOOK_URL is set."""
+    application = build_application(settings, newsdesk, ingest_settings)
+    if settings.webhook_url:
+        secret = (
+            settings.webhook_secret.get_secret_value()
+            if settings.webhook_secret
+            else secrets.token_urlsafe(32)
+        )
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path="telegram",
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
