@@ -26,6 +26,14 @@ from bot.answer import Answer
 from bot.answerers import UnknownAnswererError
 from bot.chain import InvalidQuestionError, Newsdesk
 from bot.config import BotSettings
+from bot.evaluation import (
+    CorpusStore,
+    EvalDataError,
+    evaluate,
+    load_questions,
+    open_corpus_store,
+    write_results,
+)
 from ingest import IngestReport, IngestSettings, ingest_paths, samples_dir
 from store import KnowledgeBase, StoreError, StoreSettings, open_knowledge_base
 
@@ -141,7 +149,8 @@ def stats(app: AppContext, recent: int) -> None:
     span = f"{numbers.oldest} to {numbers.newest}" if numbers.oldest else "no dates"
     console.print(
         f"[bold]{numbers.articles}[/] articles, [bold]{numbers.chunks}[/] chunks, "
-        f"{numbers.sources} outlets, published {span}\nstore: {numbers.location}"
+        f"{numbers.sources} outlets, published {span}\nstore: {numbers.location} "
+        f"(lexical index: {numbers.lexical_chunks} chunks)"
     )
     if recent and numbers.articles:
         table = Table("id", "published", "outlet", "title", title="Newest articles")
@@ -161,6 +170,13 @@ def forget(app: AppContext, article_ids: tuple[str, ...]) -> None:
             console.print(f"forgot {article_id}")
     if missing:
         raise click.ClickException(f"not in the store: {', '.join(missing)}")
+
+
+@cli.command()
+@pass_app
+def reindex(app: AppContext) -> None:
+    """Rebuild the lexical (BM25) index from the vector store, e.g. after losing the data dir."""
+    console.print(f"lexical index rebuilt: {app.kb.reindex()} chunks")
 
 
 @cli.command()
@@ -228,6 +244,69 @@ def print_answer(answer: Answer) -> None:
         line = f"[{item.n}] {item.source or 'unknown outlet'}, “{item.title}”, {when}"
         console.print(line + (f"\n    {item.url}" if item.url else ""), highlight=False, soft_wrap=True)
     console.print()
+
+
+@cli.command("eval")
+@click.argument(
+    "questions_file", metavar="QUESTIONS.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Ingest this JSONL corpus first, into a store of its own kept under the data dir.",
+)
+@click.option("--k", "k", type=click.IntRange(1, 50), help="Chunks per answer [default NEWSDESK_TOP_K, 8].")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write one JSON line per question."
+)
+@pass_app
+def eval_(
+    app: AppContext,
+    questions_file: Path,
+    corpus: Path | None,
+    k: int | None,
+    limit: int | None,
+    as_json: bool,
+    out: Path | None,
+) -> None:
+    """Score retrieval, answers and abstention on QUESTIONS.jsonl (see docs/evaluation.md)."""
+    store: CorpusStore | None = None
+    try:
+        questions = load_questions(questions_file, limit=limit)
+        with err_console.status("Preparing the store…") as status:
+            if corpus is None:
+                newsdesk = app.newsdesk
+            else:
+                kb, store = open_corpus_store(
+                    corpus,
+                    app.store_settings,
+                    app.ingest_settings,
+                    on_progress=lambda done, _: status.update(f"Ingesting the corpus: {done} articles"),
+                )
+                newsdesk = Newsdesk(kb, app.bot_settings)
+            report = evaluate(
+                newsdesk,
+                questions,
+                k=k,
+                corpus=store,
+                on_progress=lambda n, of: status.update(f"Question {n}/{of}"),
+            )
+    except EvalDataError as error:
+        raise click.ClickException(str(error)) from error
+    if out:
+        write_results(report.results, out)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    if store is not None:
+        state = "reused, nothing embedded" if store.reused else f"{store.chunks_written} chunks embedded"
+        console.print(f"corpus {store.corpus}: {store.articles} articles ({state}), store {store.location}")
+    table = Table("metric", "value", "over", title=f"{report.metrics.questions} questions, k={report.k}")
+    for row in report.rows():
+        table.add_row(*row)
+    console.print(table)
 
 
 def _run_ingest(app: AppContext, sources: list[Path]) -> IngestReport:

@@ -15,10 +15,16 @@ A crash before 2 leaves orphan chunks of a version no record names; a crash befo
 chunks of the superseded version. Readers never see either, because `search` keeps only chunks
 whose content hash is their article's current one, and `repair` (run at the start of every
 ingest) deletes them. So an article never has zero chunks or two versions visible.
+
+The lexical index (`store.lexical`) follows the same steps: its rows for the new version are
+written with the chunks (1), its old rows dropped with theirs (3), and the same version check
+applies to lexical hits; `sync_lexical` (on open, and after `repair`) re-indexes any article
+whose indexed version differs from its record.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +43,7 @@ from chromadb.errors import ChromaError
 from store.config import StoreSettings
 from store.embeddings import SentenceTransformerEmbeddings
 from store.errors import EmptyStoreError, StoreUnavailableError
+from store.lexical import LexicalIndex
 from store.records import (
     Article,
     ArticleRecord,
@@ -85,6 +92,7 @@ class StoreStats:
     oldest: date | None
     newest: date | None
     location: str
+    lexical_chunks: int = 0
 
 
 def make_chroma_client(settings: StoreSettings) -> ClientAPI:
@@ -124,8 +132,10 @@ def open_knowledge_base(
             settings.embedding_model, batch_size=settings.embedding_batch_size
         )
     location = settings.chroma_url or str(settings.chroma_path)
+    key = hashlib.sha1(f"{location}|{settings.collection}".encode()).hexdigest()[:12]
+    lexical = LexicalIndex(settings.data_dir / "lexical" / f"{settings.collection}-{key}.sqlite3")
     return KnowledgeBase(
-        make_chroma_client(settings), embeddings, name=settings.collection, location=location
+        make_chroma_client(settings), embeddings, name=settings.collection, location=location, lexical=lexical
     )
 
 
@@ -144,10 +154,12 @@ class KnowledgeBase:
         *,
         name: str = "newsdesk",
         location: str = "",
+        lexical: LexicalIndex | None = None,
     ) -> None:
         self.client = client
         self.embeddings = embeddings
         self.location = location
+        self.lexical = lexical if lexical is not None else LexicalIndex()
         # No Chroma embedding function: every vector comes from `embeddings`, never from Chroma's
         # default model, which would try to download weights at run time.
         try:
@@ -160,6 +172,7 @@ class KnowledgeBase:
         except ChromaError as error:
             raise StoreUnavailableError(f"cannot open the Chroma collections: {error}") from error
         self._max_batch = client.get_max_batch_size()
+        self.sync_lexical()
 
     # ----------------------------------------------------------------------------- reading
 
@@ -212,6 +225,7 @@ class KnowledgeBase:
             oldest=day_from_number(days[0]) if days else None,
             newest=day_from_number(days[-1]) if days else None,
             location=self.location,
+            lexical_chunks=self.lexical.count(),
         )
 
     def search(
@@ -227,21 +241,47 @@ class KnowledgeBase:
             where=where,
             include=["documents", "metadatas", "distances"],
         )
-        dimension = len(vector)
+        return self._current_hits(
+            (result["documents"] or [[]])[0],
+            (result["metadatas"] or [[]])[0],
+            [1.0 - float(distance) for distance in (result["distances"] or [[]])[0]],
+        )
+
+    def search_lexical(self, question: str, k: int = 20, max_day: int | None = None) -> list[ScoredChunk]:
+        """The k chunks that best match a question's words (BM25), current versions only."""
+        if self.is_empty():
+            raise EmptyStoreError()
+        ranked = self.lexical.search(question, k=k, max_day=max_day)
+        if not ranked:
+            return []
+        result = self.chunks.get(ids=[chunk_id for chunk_id, _ in ranked], include=["documents", "metadatas"])
+        found = {
+            chunk_id: (document, meta)
+            for chunk_id, document, meta in zip(
+                result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
+            )
+        }
+        present = [(found[chunk_id], score) for chunk_id, score in ranked if chunk_id in found]
+        return self._current_hits(
+            [document for (document, _), _ in present],
+            [meta for (_, meta), _ in present],
+            [score for _, score in present],
+        )
+
+    def _current_hits(
+        self, documents: Sequence[str], metadatas: Sequence[Mapping[str, Any]], scores: Sequence[float]
+    ) -> list[ScoredChunk]:
+        """Scored chunks in the given order, keeping only chunks of their article's current version."""
+        dimension = self.embeddings.dimension
         hits = [
             ScoredChunk(
                 Chunk.from_metadata(text, meta),
-                1.0 - float(distance),
+                score,
                 unpack_vectors(str(meta["sentence_vectors"]), dimension)
                 if meta.get("sentence_vectors")
                 else None,
             )
-            for text, meta, distance in zip(
-                (result["documents"] or [[]])[0],
-                (result["metadatas"] or [[]])[0],
-                (result["distances"] or [[]])[0],
-                strict=True,
-            )
+            for text, meta, score in zip(documents, metadatas, scores, strict=True)
         ]
         current = self.stored_hashes(hit.chunk.article_id for hit in hits)
         return [hit for hit in hits if current.get(hit.chunk.article_id) == hit.chunk.content_hash]
@@ -261,6 +301,7 @@ class KnowledgeBase:
             for item in items
             for chunk, vector, sentences in zip(item.chunks, item.vectors, item.sentence_vectors, strict=True)
         ]
+        self.lexical.add([chunk for chunk, _, _ in rows])
         for batch in _batched(rows, self._max_batch):
             self.chunks.upsert(
                 ids=[chunk.id for chunk, _, _ in batch],
@@ -276,13 +317,16 @@ class KnowledgeBase:
                 metadatas=[_article_metadata(item.article, len(item.chunks), now) for item in batch_items],
                 embeddings=np.stack([_centroid(item.vectors) for item in batch_items]),
             )
-        self._delete_other_versions({item.article.id: item.article.content_hash for item in items})
+        current = {item.article.id: item.article.content_hash for item in items}
+        self._delete_other_versions(current)
+        self.lexical.keep_versions(current)
 
     def forget(self, article_id: str) -> bool:
         """Remove an article and its chunks; False when it was not stored."""
         if not self.articles.get(ids=[article_id], include=[])["ids"]:
             return False
         self.articles.delete(ids=[article_id])  # the commit point: its chunks are now invisible
+        self.lexical.remove([article_id])
         self.chunks.delete(where={"article_id": article_id})
         return True
 
@@ -301,7 +345,37 @@ class KnowledgeBase:
             self.chunks.delete(ids=list(batch))
         if stale:
             logger.warning("repair: removed %d chunks left by an interrupted write", len(stale))
+        self.sync_lexical()
         return len(stale)
+
+    def sync_lexical(self) -> int:
+        """Bring the lexical index into agreement with the article records; return articles re-indexed."""
+        current = {
+            article_id: str(meta["content_hash"])
+            for article_id, meta in zip(*self._get_all(self.articles, include=["metadatas"]), strict=True)
+        }
+        indexed = self.lexical.versions()
+        self.lexical.remove(article_id for article_id in indexed if article_id not in current)
+        stale = [article_id for article_id, digest in current.items() if indexed.get(article_id) != {digest}]
+        for batch in _batched(stale, 100):
+            where = cast(Where, {"article_id": {"$in": list(batch)}})
+            result = self.chunks.get(where=where, include=["documents", "metadatas"])
+            chunks = [
+                chunk
+                for text, meta in zip(result["documents"] or [], result["metadatas"] or [], strict=True)
+                if (chunk := Chunk.from_metadata(text, meta)).content_hash == current[chunk.article_id]
+            ]
+            self.lexical.remove(batch)
+            self.lexical.add(chunks)
+        if stale:
+            logger.info("lexical index: re-indexed %d articles", len(stale))
+        return len(stale)
+
+    def reindex(self) -> int:
+        """Rebuild the lexical index from Chroma; return the number of chunks indexed."""
+        self.lexical.clear()
+        self.sync_lexical()
+        return self.lexical.count()
 
     def _delete_other_versions(self, current_hashes: dict[str, str]) -> None:
         ids = list(current_hashes)
