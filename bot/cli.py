@@ -301,8 +301,7 @@ def eval_(
         click.echo(json.dumps(report.as_dict(), indent=2))
         return
     if store is not None:
-        state = "reused, nothing embedded" if store.reused else f"{store.chunks_written} chunks embedded"
-        console.print(f"corpus {store.corpus}: {store.articles} articles ({state}), store {store.location}")
+        console.print(store.summary(), highlight=False)
     table = Table("metric", "value", "over", title=f"{report.metrics.questions} questions, k={report.k}")
     for row in report.rows():
         table.add_row(*row)

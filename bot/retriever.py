@@ -1,24 +1,36 @@
-"""Retrieval over the knowledge base as a LangChain retriever, so other chains can reuse it."""
+"""Hybrid, date-aware retrieval over the knowledge base, as a LangChain retriever.
+
+Candidates come from two searches of the same store: dense (cosine over MiniLM vectors) and
+lexical (BM25 over FTS5), both limited to articles published on or before the "as of" date.
+They are fused with reciprocal rank fusion, which needs no score calibration between the two;
+chunks published inside a time window the question names ("this week", "in March 2024") and,
+when the question asks for the latest news, recent chunks get a multiplicative lift; then at
+most `per_article` chunks of one article are kept, so one long article cannot take every slot.
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
+from chromadb.api.types import Where
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from store import KnowledgeBase
+from bot.timeframe import time_window, wants_recent
+from store import KnowledgeBase, ScoredChunk
 from store.records import day_number
 
 
 class NewsRetriever(BaseRetriever):
-    """The chunks closest to a question, published on or before its "as of" date.
+    """The chunks that best match a question, published on or before its "as of" date.
 
-    Each Document carries the chunk's article fields, its similarity `score`, its `chunk_id`,
-    and its `sentence_spans` and `sentence_vectors` for answerers that rank sentences.
+    Each Document carries the chunk's article fields, `score` (cosine similarity to the
+    question), `fused` (the fused rank score), its `chunk_id`, and its `sentence_spans` and
+    `sentence_vectors` for answerers that rank sentences.
     Call as `retriever.invoke(question, as_of=date(2025, 1, 3), k=8)`.
     """
 
@@ -26,6 +38,14 @@ class NewsRetriever(BaseRetriever):
 
     kb: KnowledgeBase
     k: int = 8
+    candidates: int = 40
+    rrf_k: int = 60
+    lexical_weight: float = 1.0
+    per_article: int = 2
+    window_boost: float = 1.0
+    soft_window_boost: float = 0.3
+    recency_boost: float = 0.3
+    recency_days: float = 30.0
 
     def _get_relevant_documents(
         self,
@@ -36,25 +56,69 @@ class NewsRetriever(BaseRetriever):
         k: int | None = None,
         **kwargs: Any,
     ) -> list[Document]:
+        as_of = as_of or date.today()
+        limit = day_number(as_of)
         # Undated articles carry published_day 0, so they stay eligible under any "as of" date.
-        where: Any = {"published_day": {"$lte": day_number(as_of)}} if as_of else None
-        hits = self.kb.search(query, k=k or self.k, where=where)
-        return [
-            Document(
-                page_content=hit.chunk.text,
-                id=hit.chunk.id,
-                metadata={
-                    "chunk_id": hit.chunk.id,
-                    "article_id": hit.chunk.article_id,
-                    "title": hit.chunk.title,
-                    "source": hit.chunk.source,
-                    "url": hit.chunk.url,
-                    "published_at": hit.chunk.published_at,
-                    "position": hit.chunk.position,
-                    "score": hit.score,
-                    "sentence_spans": hit.chunk.sentence_spans,
-                    "sentence_vectors": hit.sentence_vectors,
-                },
-            )
-            for hit in hits
-        ]
+        dense = self.kb.search(
+            query, k=self.candidates, where=cast(Where, {"published_day": {"$lte": limit}})
+        )
+        lexical = self.kb.search_lexical(query, k=self.candidates, max_day=limit)
+        fused = self.fuse(dense, lexical, query, as_of)
+        return [_document(hit, score) for hit, score in self.cap(fused, k or self.k)]
+
+    def fuse(
+        self, dense: list[ScoredChunk], lexical: list[ScoredChunk], question: str, as_of: date
+    ) -> list[tuple[ScoredChunk, float]]:
+        """Reciprocal rank fusion of both lists, with the time lifts, best first."""
+        scores: dict[str, float] = {}
+        hits: dict[str, ScoredChunk] = {}
+        for weight, ranked in ((1.0, dense), (self.lexical_weight, lexical)):
+            for rank, hit in enumerate(ranked):
+                scores[hit.chunk.id] = scores.get(hit.chunk.id, 0.0) + weight / (self.rrf_k + rank + 1)
+                if hit.chunk.id not in hits or ranked is dense:
+                    hits[hit.chunk.id] = hit
+        window = time_window(question, as_of)
+        recent = wants_recent(question)
+        for chunk_id, hit in hits.items():
+            published = hit.chunk.published_at
+            lift = 1.0
+            if window is not None and published in window:
+                lift += self.window_boost if window.strong else self.soft_window_boost
+            if recent and published is not None:
+                lift += self.recency_boost * math.exp(-(as_of - published).days / self.recency_days)
+            scores[chunk_id] *= lift
+        return sorted(((hits[c], s) for c, s in scores.items()), key=lambda pair: pair[1], reverse=True)
+
+    def cap(self, ranked: list[tuple[ScoredChunk, float]], k: int) -> list[tuple[ScoredChunk, float]]:
+        """The first k chunks, at most `per_article` from any one article."""
+        taken: dict[str, int] = {}
+        kept = []
+        for hit, score in ranked:
+            article = hit.chunk.article_id
+            if taken.get(article, 0) < self.per_article:
+                taken[article] = taken.get(article, 0) + 1
+                kept.append((hit, score))
+                if len(kept) == k:
+                    break
+        return kept
+
+
+def _document(hit: ScoredChunk, fused: float) -> Document:
+    chunk = hit.chunk
+    return Document(
+        page_content=chunk.text,
+        id=chunk.id,
+        metadata={
+            "chunk_id": chunk.id,
+            "article_id": chunk.article_id,
+            "title": chunk.title,
+            "source": chunk.source,
+            "url": chunk.url,
+            "published_at": chunk.published_at,
+            "position": chunk.position,
+            "score": hit.score,
+            "fused": fused,
+            "sentence_spans": chunk.sentence_spans,
+            "sentence_vectors": hit.sentence_vectors,
+        },
+    )

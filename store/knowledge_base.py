@@ -248,24 +248,33 @@ class KnowledgeBase:
         )
 
     def search_lexical(self, question: str, k: int = 20, max_day: int | None = None) -> list[ScoredChunk]:
-        """The k chunks that best match a question's words (BM25), current versions only."""
+        """The k chunks that best match a question's words (BM25 order), current versions only.
+
+        Their `score` is still the cosine similarity to the question, as for `search`, so that
+        answerers can compare hits whichever search found them.
+        """
         if self.is_empty():
             raise EmptyStoreError()
-        ranked = self.lexical.search(question, k=k, max_day=max_day)
+        ranked = [chunk_id for chunk_id, _ in self.lexical.search(question, k=k, max_day=max_day)]
         if not ranked:
             return []
-        result = self.chunks.get(ids=[chunk_id for chunk_id, _ in ranked], include=["documents", "metadatas"])
+        result = self.chunks.get(ids=ranked, include=["documents", "metadatas", "embeddings"])
+        query = self.embeddings.query_vector(question)
         found = {
-            chunk_id: (document, meta)
-            for chunk_id, document, meta in zip(
-                result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
+            chunk_id: (document, meta, float(np.asarray(vector) @ query))
+            for chunk_id, document, meta, vector in zip(
+                result["ids"],
+                result["documents"] or [],
+                result["metadatas"] or [],
+                result["embeddings"] if result["embeddings"] is not None else [],
+                strict=True,
             )
         }
-        present = [(found[chunk_id], score) for chunk_id, score in ranked if chunk_id in found]
+        present = [found[chunk_id] for chunk_id in ranked if chunk_id in found]
         return self._current_hits(
-            [document for (document, _), _ in present],
-            [meta for (_, meta), _ in present],
-            [score for _, score in present],
+            [document for document, _, _ in present],
+            [meta for _, meta, _ in present],
+            [score for _, _, score in present],
         )
 
     def _current_hits(

@@ -1,0 +1,93 @@
+"""Time in questions: "this week", "last month", "yesterday", "in 2024", "in March", "the latest".
+
+Every question is answered as of a date. Relative expressions become a window of publication
+dates that retrieval prefers; words asking for the newest news turn on a recency preference.
+Windows are computed from the "as of" date, never from the machine's clock.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+_MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
+_MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
+# Three-letter abbreviations are left out ("mar", "jan" are words and names), except "may", whose
+# full name is three letters; `_IN_MONTH` requires a preposition before it.
+_MONTH_NAMES = "|".join(sorted((m for m in _MONTHS if len(m) > 3 or m == "may"), key=len, reverse=True))
+_MONTH_YEAR = re.compile(rf"\b(?:in\s+)?({_MONTH_NAMES})\.?(?:\s+of)?\s+((?:19|20)\d\d)\b", re.IGNORECASE)
+_IN_MONTH = re.compile(rf"\b(?:in|during|since|last)\s+({_MONTH_NAMES})\b(?!\s+\d)", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:in|during|of|since)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
+_RECENCY = re.compile(
+    r"\b(latest|newest|most recent|recent(?:ly)?|current(?:ly)?|now|so far|to date|still|as of)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """Publication dates a question points at, inclusive; `strong` for relative expressions."""
+
+    start: date
+    end: date
+    label: str
+    strong: bool = True
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+
+def _month(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def time_window(question: str, as_of: date) -> TimeWindow | None:
+    """The window of publication dates a question refers to, relative to `as_of`, if any."""
+    text = question.lower()
+    relative: list[tuple[str, date, date]] = [
+        ("today", as_of, as_of),
+        ("tonight", as_of, as_of),
+        ("yesterday", as_of - timedelta(days=1), as_of - timedelta(days=1)),
+        ("this week", as_of - timedelta(days=6), as_of),
+        ("past week", as_of - timedelta(days=6), as_of),
+        ("last week", as_of - timedelta(days=13), as_of - timedelta(days=7)),
+        ("this weekend", as_of - timedelta(days=3), as_of),
+        ("last weekend", as_of - timedelta(days=9), as_of - timedelta(days=4)),
+        ("this month", as_of.replace(day=1), as_of),
+        ("past month", as_of - timedelta(days=30), as_of),
+        ("this year", date(as_of.year, 1, 1), as_of),
+        ("last year", date(as_of.year - 1, 1, 1), date(as_of.year - 1, 12, 31)),
+    ]
+    for phrase, start, end in relative:
+        if re.search(rf"\b{phrase}\b", text):
+            return TimeWindow(start, min(end, as_of), phrase)
+    if re.search(r"\blast month\b", text):
+        previous = as_of.replace(day=1) - timedelta(days=1)
+        start, end = _month(previous.year, previous.month)
+        return TimeWindow(start, end, "last month")
+    if match := _MONTH_YEAR.search(question):
+        start, end = _month(int(match.group(2)), _MONTHS[match.group(1).lower()])
+        return TimeWindow(start, min(end, as_of), match.group(0).strip(), strong=False)
+    if match := _IN_MONTH.search(question):
+        month = _MONTHS[match.group(1).lower()]
+        year = as_of.year if month <= as_of.month else as_of.year - 1
+        start, end = _month(year, month)
+        if match.group(0).lower().startswith("since"):
+            end = as_of
+        return TimeWindow(start, min(end, as_of), match.group(0).strip(), strong=False)
+    if match := _YEAR.search(question):
+        year = int(match.group(1))
+        return TimeWindow(date(year, 1, 1), min(date(year, 12, 31), as_of), match.group(0), strong=False)
+    return None
+
+
+def wants_recent(question: str) -> bool:
+    """Whether the question asks for the newest state of things ("latest", "currently", "now")."""
+    return bool(_RECENCY.search(question))
+
+
+def is_time_bound(question: str, as_of: date) -> bool:
+    """Whether an answer should say the date of its source: the question is about a time."""
+    return wants_recent(question) or time_window(question, as_of) is not None
