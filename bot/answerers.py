@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Protocol
 
@@ -19,6 +19,7 @@ from langchain_core.documents import Document
 
 from bot.answer import NOT_FOUND, Answer, Citation
 from bot.config import BotSettings
+from bot.timeframe import is_time_bound
 from store import SentenceTransformerEmbeddings
 
 MAX_LEADS = 3
@@ -113,7 +114,8 @@ class ExtractiveAnswerer:
         candidates = self.rank(question, documents)
         if not candidates or candidates[0].score < self.min_evidence:
             return Answer(NOT_FOUND, found=False, leads=leads(documents), answerer=self.name, as_of=as_of)
-        return compose(self.select(candidates), answerer=self.name, as_of=as_of)
+        answer = compose(self.select(candidates), answerer=self.name, as_of=as_of)
+        return with_source_date(answer, question)
 
     def rank(self, question: str, documents: Sequence[Document]) -> list[Candidate]:
         """Every distinct sentence of the documents, best first."""
@@ -173,6 +175,16 @@ def compose(chosen: list[Candidate], *, answerer: str, as_of: date | None) -> An
         for article_id, n in numbers.items()
     ]
     return Answer(text, found=True, citations=citations, answerer=answerer, as_of=as_of)
+
+
+def with_source_date(answer: Answer, question: str) -> Answer:
+    """Prefix "As of <date of source [1]>:" when the question is about a time or the latest news."""
+    first = answer.citations[0] if answer.citations else None
+    if first is None or first.published_at is None:
+        return answer
+    if not is_time_bound(question, answer.as_of or first.published_at):
+        return answer
+    return replace(answer, text=f"As of {first.published_at.strftime('%-d %b %Y')}: {answer.text}")
 
 
 def citation(document: Document, n: int, quote: str = "") -> Citation:
