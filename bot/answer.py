@@ -48,6 +48,10 @@ class Answer:
     as_of: date | None = None
     retrieved: tuple[str, ...] = ()
     """Ids of the articles retrieval returned, best first, each once (for evaluation and logs)."""
+    checks: dict[str, bool] = field(default_factory=dict)
+    """Verification checks run on the answer and whether each passed (LLM answers)."""
+    question: str = ""
+    """The question as answered: a follow-up rewritten to stand alone."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields, as `newsdesk ask --json` prints them."""
@@ -59,4 +63,14 @@ class Answer:
             "answerer": self.answerer,
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "retrieved": list(self.retrieved),
+            "checks": self.checks,
+            "question": self.question,
         }
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and its answer's text, kept per chat for follow-up questions."""
+
+    question: str
+    answer: str

@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 from langchain_core.documents import Document
 
-from bot.answer import NOT_FOUND, Answer, Citation
+from bot.answer import NOT_FOUND, Answer, Citation, Turn
 from bot.config import BotSettings
 from bot.timeframe import is_time_bound
 from store import SentenceTransformerEmbeddings
@@ -45,6 +45,31 @@ class Answerer(Protocol):
     def answer(self, question: str, documents: Sequence[Document], *, as_of: date | None = None) -> Answer:
         """The answer to `question` from `documents`, or a "not found" answer."""
         ...
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> str:
+        """The question rewritten to stand alone, given the chat's earlier turns."""
+        ...
+
+
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|but|also|so|then|what about|how about)\b"
+    r"|\b(he|she|they|them|it|its|that|this|those|these|his|her|their|there|then)\b",
+    re.IGNORECASE,
+)
+
+
+def standalone_question(question: str, history: Sequence[Turn]) -> str:
+    """The simple follow-up rule: a short or pronoun-led question borrows the previous question.
+
+    "and in 2024?" after "What is the 2025 delivery target?" is searched as
+    "What is the 2025 delivery target? and in 2024?": the earlier words find the story, the
+    new ones pick the sentence. A question that reads as complete is left alone.
+    """
+    if not history:
+        return question
+    if len(question.split()) <= 4 or _FOLLOW_UP.search(question):
+        return f"{history[-1].question} {question}"
+    return question
 
 
 AnswererFactory = Callable[[BotSettings, SentenceTransformerEmbeddings], Answerer]
@@ -116,6 +141,10 @@ class ExtractiveAnswerer:
             return Answer(NOT_FOUND, found=False, leads=leads(documents), answerer=self.name, as_of=as_of)
         answer = compose(self.select(candidates), answerer=self.name, as_of=as_of)
         return with_source_date(answer, question)
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> str:
+        """Follow-ups use the simple rule of `standalone_question`."""
+        return standalone_question(question, history)
 
     def rank(self, question: str, documents: Sequence[Document]) -> list[Candidate]:
         """Every distinct sentence of the documents, best first."""
@@ -226,7 +255,16 @@ def _redundant(a: Candidate, b: Candidate) -> bool:
     return a.text == b.text
 
 
-ANSWERERS: dict[str, AnswererFactory] = {"extractive": ExtractiveAnswerer.from_settings}
+def _llm_answerer(settings: BotSettings, embeddings: SentenceTransformerEmbeddings) -> Answerer:
+    from bot.llm import LLMAnswerer  # imports langchain-openai only when an operator chooses it
+
+    return LLMAnswerer.from_settings(settings, embeddings)
+
+
+ANSWERERS: dict[str, AnswererFactory] = {
+    "extractive": ExtractiveAnswerer.from_settings,
+    "llm": _llm_answerer,
+}
 
 
 def make_answerer(settings: BotSettings, embeddings: SentenceTransformerEmbeddings) -> Answerer:

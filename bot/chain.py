@@ -6,14 +6,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any, TypedDict, cast
+from uuid import UUID
 
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, RunnablePassthrough
 
-from bot.answer import Answer
+from bot.answer import Answer, Turn
 from bot.answerers import Answerer, make_answerer
 from bot.config import BotSettings
 from bot.retriever import NewsRetriever
@@ -78,13 +81,49 @@ class Newsdesk:
         self.kb.embeddings.query_vector("warm up")
         self.kb.is_empty()
 
-    def ask(self, question: str, *, as_of: date | None = None, k: int | None = None) -> Answer:
-        """Answer a question as of a date (today by default) from the articles published by then."""
+    def ask(
+        self,
+        question: str,
+        *,
+        as_of: date | None = None,
+        k: int | None = None,
+        history: Sequence[Turn] = (),
+        on_token: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """Answer a question as of a date (today by default) from the articles published by then.
+
+        `history` holds the chat's earlier turns, so that a follow-up ("and in 2024?") is first
+        rewritten to stand alone. `on_token` receives the draft text as an LLM writes it; the
+        returned answer is the verified final one.
+        """
         question = " ".join(question.split())
         if not question:
             raise InvalidQuestionError("ask a question, e.g. “What is the 2025 delivery target?”")
         if len(question) > MAX_QUESTION_CHARS:
             raise InvalidQuestionError(f"questions are limited to {MAX_QUESTION_CHARS} characters")
-        answer = self.chain.invoke({"question": question, "as_of": as_of or self.clock(), "k": k})
-        logger.info("answered found=%s citations=%d: %s", answer.found, len(answer.citations), question)
-        return answer
+        standalone = self.answerer.standalone(question, history) if history else question
+        config = RunnableConfig(callbacks=[TokenRelay(on_token)]) if on_token else None
+        answer = self.chain.invoke({"question": standalone, "as_of": as_of or self.clock(), "k": k}, config)
+        logger.info("answered found=%s by %s: %s", answer.found, answer.answerer, standalone)
+        return replace(answer, question=standalone)
+
+
+class TokenRelay(BaseCallbackHandler):
+    """Passes the tokens a chat model streams inside the chain to a plain callback."""
+
+    def __init__(self, on_token: Callable[[str], None]) -> None:
+        self.on_token = on_token
+
+    def on_llm_new_token(
+        self,
+        token: str | list[str | dict[str, Any]],
+        *,
+        chunk: GenerationChunk | ChatGenerationChunk | None = None,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Relay one token of text."""
+        if isinstance(token, str) and token:
+            self.on_token(token)

@@ -301,7 +301,7 @@ def eval_(
         click.echo(json.dumps(report.as_dict(), indent=2))
         return
     if store is not None:
-        console.print(store.summary(), highlight=False)
+        console.print(store.summary(), highlight=False, soft_wrap=True)
     table = Table("metric", "value", "over", title=f"{report.metrics.questions} questions, k={report.k}")
     for row in report.rows():
         table.add_row(*row)

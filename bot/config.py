@@ -13,12 +13,21 @@ class BotSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NEWSDESK_", env_file=".env", extra="ignore")
 
-    answerer: str = Field("extractive", description="Which answerer writes answers: `extractive`.")
+    answerer: str = Field("extractive", description="Which answerer writes answers: `extractive` or `llm`.")
     top_k: int = Field(8, ge=1, le=50, description="Chunks retrieved per question.")
     min_evidence: float = Field(
         0.45, description="Abstain when the best sentence scores below this (see docs/evaluation.md)."
     )
     max_sentences: int = Field(3, ge=1, le=5, description="Most sentences an extractive answer quotes.")
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible API base URL, e.g. http://localhost:11434/v1 for Ollama."
+    )
+    llm_model: str = Field("gpt-4o-mini", description="Model name the LLM server knows.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the LLM server, if it needs one.")
+    llm_timeout: float = Field(
+        30.0, gt=0, description="Seconds before an LLM answer falls back to extractive."
+    )
+    history_turns: int = Field(3, ge=0, le=10, description="Earlier turns kept per chat for follow-ups.")
     telegram_bot_token: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "NEWSDESK_TELEGRAM_BOT_TOKEN"),
