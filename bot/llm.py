@@ -69,10 +69,7 @@ _SENTENCE_STARTERS = frozenset(
     according meanwhile
     """.split()  # noqa: SIM905 (a word list reads best as text)
 )
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w&'-]*(?:\s+[A-Z][\w&'-]*)*")
-_NAME_STOPWORDS = frozenset(
-    {"I", "The", "A", "An", "As", "In", "On", "It", "He", "She", "They", "This", "That"}
-)
+_NAME = re.compile(r"\b[A-Z][\w&'-]*(?:\s+[A-Z][\w&'-]*)*")
 
 
 @dataclass(frozen=True)
