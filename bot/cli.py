@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from bot.answer import Answer
+from bot.answer import Answer, Turn
 from bot.answerers import UnknownAnswererError
 from bot.chain import InvalidQuestionError, Newsdesk
 from bot.config import BotSettings
@@ -200,6 +200,7 @@ def ask(app: AppContext, question: tuple[str, ...], k: int | None, as_of: Any, a
 def chat(app: AppContext, k: int | None) -> None:
     """Ask questions one after another (reads lines from stdin when it is not a terminal)."""
     interactive = sys.stdin.isatty()
+    history: list[Turn] = []
     if interactive:
         with console.status("Loading the model…"):
             app.newsdesk.warm_up()
@@ -214,9 +215,12 @@ def chat(app: AppContext, k: int | None) -> None:
         if not line.strip():
             continue
         try:
-            print_answer(app.newsdesk.ask(line, k=k))
+            answer = app.newsdesk.ask(line, k=k, history=history)
         except InvalidQuestionError as error:
             err_console.print(f"[red]{error}[/]")
+            continue
+        print_answer(answer)
+        history = [*history, Turn(answer.question, answer.text)][-app.bot_settings.history_turns :]
 
 
 @cli.command()
@@ -229,7 +233,8 @@ def bot(app: AppContext) -> None:
         raise click.ClickException("set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot")
     if app.kb.is_empty():
         logger.warning("the store is empty: run `newsdesk ingest PATH` or send the bot files as an admin")
-    telegram.run(app.bot_settings, app.newsdesk, app.ingest_settings)
+    state_file = app.store_settings.data_dir / "telegram-state.pickle"
+    telegram.run(app.bot_settings, app.newsdesk, app.ingest_settings, state_file)
 
 
 def print_answer(answer: Answer) -> None:

@@ -26,13 +26,16 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    PersistenceInput,
+    PicklePersistence,
     TypeHandler,
     filters,
 )
 
+from bot.answer import Turn
 from bot.chain import InvalidQuestionError, Newsdesk
 from bot.config import BotSettings
-from bot.render import escape, pack, render_answer
+from bot.render import LIMIT, escape, pack, render_answer
 from ingest import IngestReport, IngestSettings, ingest_paths
 from ingest.loaders import SUPPORTED_SUFFIXES
 from store import EmptyStoreError
@@ -43,12 +46,14 @@ COMMANDS = [
     BotCommand("start", "What this bot does"),
     BotCommand("help", "How to ask, and the commands"),
     BotCommand("sources", "The newest articles I know"),
+    BotCommand("reset", "Forget our conversation (for follow-up questions)"),
     BotCommand("ingest", "Admins: add articles (attach a file)"),
 ]
 HELP = (
     "Ask me a question about the news in plain words, e.g. <i>What is the 2025 delivery target?</i>\n"
     "I answer from my articles only, with numbered sources, or tell you when they don't say.\n\n"
     "/sources — the newest articles I know\n"
+    "/reset — forget our conversation; follow-ups like <i>and in 2024?</i> use it\n"
     "/help — this message\n"
     "/ingest — admins: send an article file (.txt .md .html .json .jsonl) to add it\n\n"
     "In groups, mention me or reply to me."
@@ -57,6 +62,7 @@ EMPTY_STORE = "I have no articles yet. An admin can send me article files to rea
 ERROR_REPLY = "Sorry, something went wrong while answering. Please try again in a moment."
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 TYPING_EVERY = 4.5  # seconds; Telegram shows a chat action for about five
+DRAFT_EVERY = 1.0  # seconds between edits of a streamed draft: Telegram's per-chat edit budget
 
 
 def _newsdesk(context: ContextTypes.DEFAULT_TYPE) -> Newsdesk:
@@ -160,17 +166,91 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not text:
         await message.reply_text("What would you like to know? Ask me a question about the news.")
         return
+    chat_data = context.chat_data if context.chat_data is not None else {}
+    history = [Turn(**turn) for turn in chat_data.get("history", [])]
+    loop = asyncio.get_running_loop()
+    tokens: asyncio.Queue[str] = asyncio.Queue()
+    newsdesk = _newsdesk(context)
+
+    def on_token(token: str) -> None:
+        loop.call_soon_threadsafe(tokens.put_nowait, token)
+
+    draft = Draft(message)
     try:
         async with typing(message):
-            answer = await asyncio.to_thread(_newsdesk(context).ask, text)
+            work = asyncio.create_task(
+                asyncio.to_thread(newsdesk.ask, text, history=history, on_token=on_token)
+            )
+            while not work.done():
+                await asyncio.wait({work}, timeout=DRAFT_EVERY)
+                await draft.show(_drain(tokens))
+            answer = work.result()
     except EmptyStoreError:
         await message.reply_text(EMPTY_STORE)
         return
     except InvalidQuestionError as error:
         await message.reply_text(str(error))
         return
-    for part in render_answer(answer):
-        await message.reply_html(part, link_preview_options=NO_PREVIEW)
+    await draft.finish(render_answer(answer))
+    turns = context.bot_data["settings"].history_turns
+    chat_data["history"] = (
+        [*chat_data.get("history", []), {"question": answer.question, "answer": answer.text}][-turns:]
+        if turns
+        else []
+    )
+
+
+def _drain(queue: asyncio.Queue[str]) -> str:
+    text = ""
+    while not queue.empty():
+        text += queue.get_nowait()
+    return text
+
+
+class Draft:
+    """A reply that shows an answer while it is written, then becomes the final answer.
+
+    Edits happen at most once per `DRAFT_EVERY` and only when the text changed, so Telegram
+    never answers "message is not modified"; the draft ends with " …" so the final edit always
+    differs from it.
+    """
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        self.text = ""
+        self.sent: Message | None = None
+        self.shown = ""
+
+    async def show(self, more: str) -> None:
+        """Add streamed text and show it, if anything new arrived."""
+        self.text += more
+        if not self.text.strip():
+            return
+        preview = escape(self.text[-(LIMIT - 10) :]) + " …"
+        if preview == self.shown:
+            return
+        if self.sent is None:
+            self.sent = await self.message.reply_html(preview, link_preview_options=NO_PREVIEW)
+        else:
+            await self.sent.edit_text(preview, link_preview_options=NO_PREVIEW)
+        self.shown = preview
+
+    async def finish(self, parts: list[str]) -> None:
+        """Replace the draft with the first part of the final answer and send the rest."""
+        if self.sent is not None and parts:
+            if parts[0] != self.shown:
+                await self.sent.edit_text(parts[0], link_preview_options=NO_PREVIEW)
+            parts = parts[1:]
+        for part in parts:
+            await self.message.reply_html(part, link_preview_options=NO_PREVIEW)
+
+
+async def reset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Forget this chat's earlier questions."""
+    assert update.effective_message
+    if context.chat_data is not None:
+        context.chat_data.pop("history", None)
+    await update.effective_message.reply_text("Done: I forgot our conversation. Ask me anything.")
 
 
 async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -242,9 +322,16 @@ async def post_init(application: Application) -> None:
 
 
 def build_application(
-    settings: BotSettings, newsdesk: Newsdesk, ingest_settings: IngestSettings | None = None
+    settings: BotSettings,
+    newsdesk: Newsdesk,
+    ingest_settings: IngestSettings | None = None,
+    state_file: Path | None = None,
 ) -> Application:
-    """The bot: handlers, error handler, rate limiter and shared objects in bot_data."""
+    """The bot: handlers, error handler, rate limiter and shared objects in bot_data.
+
+    With `state_file`, chat histories survive a restart (PTB's PicklePersistence; bot_data,
+    which holds live objects, is not persisted).
+    """
     if settings.telegram_bot_token is None:
         raise ValueError("set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot")
     builder = (
@@ -259,6 +346,14 @@ def build_application(
         builder = builder.base_url(settings.telegram_base_url)
     if settings.file_base_url:
         builder = builder.base_file_url(settings.file_base_url)
+    if state_file is not None:
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        persistence = PicklePersistence(
+            state_file,
+            store_data=PersistenceInput(bot_data=False, user_data=False, callback_data=False),
+            update_interval=30,
+        )
+        builder = builder.persistence(persistence)
     application = builder.build()
     application.bot_data.update(
         newsdesk=newsdesk,
@@ -270,6 +365,7 @@ def build_application(
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("sources", sources))
+    application.add_handler(CommandHandler("reset", reset))
     application.add_handler(CommandHandler("ingest", ingest_command))
     application.add_handler(MessageHandler(filters.Document.ALL, upload))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, question))
@@ -277,9 +373,14 @@ def build_application(
     return application
 
 
-def run(settings: BotSettings, newsdesk: Newsdesk, ingest_settings: IngestSettings | None = None) -> None:
+def run(
+    settings: BotSettings,
+    newsdesk: Newsdesk,
+    ingest_settings: IngestSettings | None = None,
+    state_file: Path | None = None,
+) -> None:
     """Serve until SIGINT/SIGTERM: long polling, or a webhook when NEWSDESK_WEBHOOK_URL is set."""
-    application = build_application(settings, newsdesk, ingest_settings)
+    application = build_application(settings, newsdesk, ingest_settings, state_file)
     if settings.webhook_url:
         secret = (
             settings.webhook_secret.get_secret_value()
