@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.live import Live
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,6 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from bot.answer import Answer, Turn
 from bot.answerers import UnknownAnswererError
@@ -187,7 +189,11 @@ def reindex(app: AppContext) -> None:
 @pass_app
 def ask(app: AppContext, question: tuple[str, ...], k: int | None, as_of: Any, as_json: bool) -> None:
     """Answer QUESTION from the articles, with numbered citations."""
-    answer = app.newsdesk.ask(" ".join(question), as_of=as_of.date() if as_of else None, k=k)
+    day = as_of.date() if as_of else None
+    if as_json:
+        answer = app.newsdesk.ask(" ".join(question), as_of=day, k=k)
+    else:
+        answer = ask_streaming(app.newsdesk, " ".join(question), as_of=day, k=k)
     if as_json:
         click.echo(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -215,7 +221,7 @@ def chat(app: AppContext, k: int | None) -> None:
         if not line.strip():
             continue
         try:
-            answer = app.newsdesk.ask(line, k=k, history=history)
+            answer = ask_streaming(app.newsdesk, line, k=k, history=history)
         except InvalidQuestionError as error:
             err_console.print(f"[red]{error}[/]")
             continue
@@ -235,6 +241,20 @@ def bot(app: AppContext) -> None:
         logger.warning("the store is empty: run `newsdesk ingest PATH` or send the bot files as an admin")
     state_file = app.store_settings.data_dir / "telegram-state.pickle"
     telegram.run(app.bot_settings, app.newsdesk, app.ingest_settings, state_file)
+
+
+def ask_streaming(newsdesk: Newsdesk, question: str, **options: Any) -> Answer:
+    """Ask, showing an LLM's draft as it is written (in a terminal); the verified answer replaces it."""
+    if not console.is_terminal:
+        return newsdesk.ask(question, **options)
+    draft = Text(style="dim")
+    with Live(draft, console=console, transient=True, refresh_per_second=8) as live:
+
+        def on_token(token: str) -> None:
+            draft.append(token)
+            live.update(draft)
+
+        return newsdesk.ask(question, on_token=on_token, **options)
 
 
 def print_answer(answer: Answer) -> None:
