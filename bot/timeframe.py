@@ -17,7 +17,9 @@ _MONTHS.update({name.lower(): number for number, name in enumerate(calendar.mont
 # Three-letter abbreviations are left out ("mar", "jan" are words and names), except "may", whose
 # full name is three letters; `_IN_MONTH` requires a preposition before it.
 _MONTH_NAMES = "|".join(sorted((m for m in _MONTHS if len(m) > 3 or m == "may"), key=len, reverse=True))
-_MONTH_YEAR = re.compile(rf"\b(?:in\s+)?({_MONTH_NAMES})\.?(?:\s+of)?\s+((?:19|20)\d\d)\b", re.IGNORECASE)
+_MONTH_YEAR = re.compile(
+    rf"\b(?:(in|since)\s+)?({_MONTH_NAMES})\.?(?:\s+of)?\s+((?:19|20)\d\d)\b", re.IGNORECASE
+)
 _IN_MONTH = re.compile(rf"\b(?:in|during|since|last)\s+({_MONTH_NAMES})\b(?!\s+\d)", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:in|during|of|since)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
 _RECENCY = re.compile(
@@ -68,7 +70,9 @@ def time_window(question: str, as_of: date) -> TimeWindow | None:
         start, end = _month(previous.year, previous.month)
         return TimeWindow(start, end, "last month")
     if match := _MONTH_YEAR.search(question):
-        start, end = _month(int(match.group(2)), _MONTHS[match.group(1).lower()])
+        start, end = _month(int(match.group(3)), _MONTHS[match.group(2).lower()])
+        if (match.group(1) or "").lower() == "since":
+            end = as_of
         return TimeWindow(start, min(end, as_of), match.group(0).strip(), strong=False)
     if match := _IN_MONTH.search(question):
         month = _MONTHS[match.group(1).lower()]
@@ -79,7 +83,8 @@ def time_window(question: str, as_of: date) -> TimeWindow | None:
         return TimeWindow(start, min(end, as_of), match.group(0).strip(), strong=False)
     if match := _YEAR.search(question):
         year = int(match.group(1))
-        return TimeWindow(date(year, 1, 1), min(date(year, 12, 31), as_of), match.group(0), strong=False)
+        end = as_of if match.group(0).lower().startswith("since") else date(year, 12, 31)
+        return TimeWindow(date(year, 1, 1), min(end, as_of), match.group(0), strong=False)
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from pathlib import Path
 from ingest.chunking import Chunker
 from ingest.config import IngestSettings
 from ingest.loaders import Loaded, LoadFailure, load_paths
-from store.knowledge_base import EmbeddedArticle, KnowledgeBase
+from store.knowledge_base import EmbeddedArticle, KnowledgeBase, centroid
 from store.records import Article
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ class IngestReport:
     failed: list[LoadFailure] = field(default_factory=list)
     superseded: list[LoadFailure] = field(default_factory=list)
     """Earlier copies of an article that appeared again later in the same run."""
+    duplicates: list[LoadFailure] = field(default_factory=list)
+    """New articles not stored because a near-identical story is (see `dedupe`)."""
     chunks_written: int = 0
     repaired_chunks: int = 0
     seconds: float = 0.0
@@ -43,7 +46,8 @@ class IngestReport:
         """One line of counts."""
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
-            f"{len(self.failed)} failed ({self.chunks_written} chunks embedded in {self.seconds:.1f}s)"
+            + (f"{len(self.duplicates)} duplicates, " if self.duplicates else "")
+            + f"{len(self.failed)} failed ({self.chunks_written} chunks embedded in {self.seconds:.1f}s)"
         )
 
 
@@ -129,7 +133,66 @@ def _ingest_batch(batch: list[Article], kb: KnowledgeBase, chunker: Chunker, rep
         end = offset + len(chunks)
         writes.append(EmbeddedArticle(article, chunks, vectors[offset:end], sentence_vectors[offset:end]))
         offset = end
-        (report.updated if article.id in stored else report.added).append(article.id)
-    kb.write_many(writes)
     report.chunks_written += len(flat)
+    writes = dedupe(writes, stored, kb, report)
+    for item in writes:
+        (report.updated if item.article.id in stored else report.added).append(item.article.id)
+    kb.write_many(writes)
     logger.debug("ingest: wrote batch of %d articles (%d chunks)", len(todo), len(flat))
+
+
+NEAR_DUPLICATE_COSINE = 0.95
+NEAR_DUPLICATE_JACCARD = 0.8
+_SHINGLE = 5
+
+
+def shingles(text: str) -> set[tuple[str, ...]]:
+    """The overlapping 5-word runs of a text, lowercased, punctuation ignored."""
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + _SHINGLE]) for i in range(max(1, len(words) - _SHINGLE + 1))}
+
+
+def near_identical(a: str, b: str) -> bool:
+    """Whether two bodies share at least 80% of their 5-word shingles (Jaccard)."""
+    first, second = shingles(a), shingles(b)
+    return len(first & second) / max(1, len(first | second)) >= NEAR_DUPLICATE_JACCARD
+
+
+def dedupe(
+    writes: list[EmbeddedArticle], stored: dict[str, str], kb: KnowledgeBase, report: IngestReport
+) -> list[EmbeddedArticle]:
+    """Drop new articles that are the same story as a stored or earlier one under another identity.
+
+    The rule: a *new* article (its id is not stored: a wire copy under another URL, say) whose
+    mean chunk vector is within cosine 0.95 of a stored article's, and whose text shares at least
+    80% of its 5-word shingles with it (Jaccard), is that story again and is not stored. Updates
+    of a known article are never dropped: a correction keeps its identity. Cosine finds the
+    candidates cheaply; Jaccard decides, so two different reports of one event, which share
+    facts but not wording, are both kept.
+    """
+    kept: list[EmbeddedArticle] = []
+    for item in writes:
+        article = item.article
+        if article.id in stored:
+            kept.append(item)
+            continue
+        vector = centroid(item.vectors)
+        earlier = [
+            (other.article.id, other.article.body)
+            for other in kept
+            if other.article.id not in stored
+            and float(centroid(other.vectors) @ vector) >= NEAR_DUPLICATE_COSINE
+        ]
+        similar = [
+            (r.id, r.body) for r, score in kb.similar_articles(vector) if score >= NEAR_DUPLICATE_COSINE
+        ]
+        match = next(
+            (other for other, body in [*earlier, *similar] if near_identical(article.body, body)), None
+        )
+        if match is None:
+            kept.append(item)
+        else:
+            report.duplicates.append(
+                LoadFailure(article.origin, f"same story as {match} (near-identical text)")
+            )
+    return kept

@@ -197,6 +197,26 @@ class KnowledgeBase:
             return None
         return _record(result["ids"][0], (result["documents"] or [""])[0], (result["metadatas"] or [{}])[0])
 
+    def similar_articles(self, vector: np.ndarray, k: int = 3) -> list[tuple[ArticleRecord, float]]:
+        """Stored articles whose mean chunk vector is closest to `vector`, with cosine similarity."""
+        if self.is_empty():
+            return []
+        result = self.articles.query(
+            query_embeddings=np.asarray(vector, dtype=np.float32),
+            n_results=k,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (_record(article_id, document, meta), 1.0 - float(distance))
+            for article_id, document, meta, distance in zip(
+                result["ids"][0],
+                (result["documents"] or [[]])[0],
+                (result["metadatas"] or [[]])[0],
+                (result["distances"] or [[]])[0],
+                strict=True,
+            )
+        ]
+
     def all_articles(self) -> list[ArticleRecord]:
         """Every stored article record, newest first (undated last)."""
         result = self.articles.get(include=["metadatas", "documents"])
@@ -324,7 +344,7 @@ class KnowledgeBase:
                 ids=[item.article.id for item in batch_items],
                 documents=[item.article.body for item in batch_items],
                 metadatas=[_article_metadata(item.article, len(item.chunks), now) for item in batch_items],
-                embeddings=np.stack([_centroid(item.vectors) for item in batch_items]),
+                embeddings=np.stack([centroid(item.vectors) for item in batch_items]),
             )
         current = {item.article.id: item.article.content_hash for item in items}
         self._delete_other_versions(current)
@@ -413,7 +433,8 @@ class KnowledgeBase:
             offset += self._max_batch
 
 
-def _centroid(vectors: np.ndarray) -> np.ndarray:
+def centroid(vectors: np.ndarray) -> np.ndarray:
+    """The unit-length mean of an article's chunk vectors: its vector in the articles collection."""
     mean = vectors.mean(axis=0)
     norm = float(np.linalg.norm(mean))
     return mean / norm if norm else mean

@@ -71,7 +71,7 @@ class LexicalIndex:
         rows = [
             (
                 normalise(chunk.text),
-                chunk.title,
+                normalise(chunk.title),
                 chunk.id,
                 chunk.article_id,
                 chunk.content_hash,
