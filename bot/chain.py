@@ -104,7 +104,8 @@ class Newsdesk:
         standalone = self.answerer.standalone(question, history) if history else question
         config = RunnableConfig(callbacks=[TokenRelay(on_token)]) if on_token else None
         answer = self.chain.invoke({"question": standalone, "as_of": as_of or self.clock(), "k": k}, config)
-        logger.info("answered found=%s by %s: %s", answer.found, answer.answerer, standalone)
+        logger.info("answered found=%s by %s", answer.found, answer.answerer)
+        logger.debug("question: %s", standalone)  # people's questions stay out of default logs
         return replace(answer, question=standalone)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -86,8 +87,13 @@ def configure_logging(verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    for noisy in ("httpx", "httpcore", "chromadb", "sentence_transformers", "transformers", "trafilatura"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    quiet = ("chromadb", "sentence_transformers", "transformers", "trafilatura")
+    # Bot API URLs carry the token, and PTB's Bot loggers print them (and webhook secrets) in debug.
+    secret_bearing = ("httpx", "httpcore", "telegram.Bot", "telegram.ext.ExtBot")
+    for name in quiet:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    for name in secret_bearing:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @click.group(cls=NewsdeskGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -157,7 +163,12 @@ def stats(app: AppContext, recent: int) -> None:
     if recent and numbers.articles:
         table = Table("id", "published", "outlet", "title", title="Newest articles")
         for record in kb.recent_articles(recent):
-            table.add_row(record.id, str(record.published_at or "-"), record.source or "-", record.title)
+            table.add_row(
+                escape(record.id),
+                str(record.published_at or "-"),
+                escape(record.source or "-"),
+                escape(record.title),
+            )
         console.print(table)
 
 
@@ -169,7 +180,7 @@ def forget(app: AppContext, article_ids: tuple[str, ...]) -> None:
     missing = [article_id for article_id in article_ids if not app.kb.forget(article_id)]
     for article_id in article_ids:
         if article_id not in missing:
-            console.print(f"forgot {article_id}")
+            console.print(f"forgot {escape(article_id)}")
     if missing:
         raise click.ClickException(f"not in the store: {', '.join(missing)}")
 
@@ -259,7 +270,7 @@ def ask_streaming(newsdesk: Newsdesk, question: str, **options: Any) -> Answer:
 
 def print_answer(answer: Answer) -> None:
     """An answer, then its numbered sources (or leads), readably."""
-    console.print(answer.text, highlight=False)
+    console.print(answer.text, highlight=False, markup=False)
     if answer.citations:
         console.print("\n[bold]Sources[/]")
     elif answer.leads:
@@ -267,7 +278,9 @@ def print_answer(answer: Answer) -> None:
     for item in answer.citations or answer.leads:
         when = item.published_at.strftime("%-d %b %Y") if item.published_at else "undated"
         line = f"[{item.n}] {item.source or 'unknown outlet'}, “{item.title}”, {when}"
-        console.print(line + (f"\n    {item.url}" if item.url else ""), highlight=False, soft_wrap=True)
+        console.print(
+            line + (f"\n    {item.url}" if item.url else ""), highlight=False, markup=False, soft_wrap=True
+        )
     console.print()
 
 
@@ -362,9 +375,12 @@ def _run_ingest(app: AppContext, sources: list[Path]) -> IngestReport:
 def _print_report(report: IngestReport) -> None:
     console.print(report.summary())
     for failure in report.failed:
-        console.print(f"[red]failed[/] {failure.origin}: {failure.reason}", highlight=False)
-    for notice in report.superseded:
-        console.print(f"[yellow]superseded[/] {notice.origin}: {notice.reason}", highlight=False)
+        console.print(f"[red]failed[/] {escape(failure.origin)}: {escape(failure.reason)}", highlight=False)
+    for label, notices in (("superseded", report.superseded), ("duplicate", report.duplicates)):
+        for notice in notices:
+            console.print(
+                f"[yellow]{label}[/] {escape(notice.origin)}: {escape(notice.reason)}", highlight=False
+            )
     if report.repaired_chunks:
         console.print(f"repaired: removed {report.repaired_chunks} chunks left by an interrupted ingest")
 
@@ -376,6 +392,7 @@ def _report_json(report: IngestReport) -> dict[str, Any]:
         "unchanged": report.unchanged,
         "failed": [{"source": f.origin, "reason": f.reason} for f in report.failed],
         "superseded": [{"source": f.origin, "reason": f.reason} for f in report.superseded],
+        "duplicates": [{"source": f.origin, "reason": f.reason} for f in report.duplicates],
         "chunks_written": report.chunks_written,
         "repaired_chunks": report.repaired_chunks,
         "seconds": round(report.seconds, 3),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape as _html_escape
 
 from telegram.constants import MessageLimit
@@ -68,12 +69,28 @@ def _fit(block: str, limit: int) -> list[str]:
     lines = block.split("\n")
     if len(lines) > 1:
         return [piece for line in lines for piece in _fit(line, limit)]
-    if "<" not in block:  # plain escaped text: split between sentences (entities stay whole)
-        sentences = [s.text for s in split_sentences(block)]
-        if len(sentences) > 1:
-            return _greedy(sentences, limit, " ")
-        return _greedy(block.split(" "), limit, " ")
-    return [block[:limit]]  # a single source line over 4096 characters cannot happen with real titles
+    if "<" in block:  # a single source line over 4096 characters cannot happen with real titles
+        return [block[:limit]]
+    # plain escaped text: break between sentences, then between words (entities stay whole)
+    units = _with_markers([s.text for s in split_sentences(block)])
+    words = [word for unit in units for word in (unit.split(" ") if len(unit) > limit else [unit])]
+    return _greedy(words, limit, " ")
+
+
+_LEADING_MARKERS = re.compile(r"^((?:\[\d+\]\s*)+)(.*)$", re.DOTALL)
+
+
+def _with_markers(sentences: list[str]) -> list[str]:
+    """Sentences with any leading "[n]" moved back to the sentence it cites."""
+    out: list[str] = []
+    for sentence in sentences:
+        match = _LEADING_MARKERS.match(sentence)
+        if match and out:
+            out[-1] = f"{out[-1]} {match.group(1).strip()}"
+            sentence = match.group(2).strip()
+        if sentence:
+            out.append(sentence)
+    return out
 
 
 def _greedy(parts: list[str], limit: int, joiner: str) -> list[str]:

@@ -87,17 +87,26 @@ class Chunker:
         return kept
 
     def _fit(self, sentence: Sentence, tokens: int) -> list[tuple[Sentence, int]]:
-        """The sentence itself, or word-boundary pieces of it when it exceeds the hard limit."""
+        """The sentence itself, or pieces of it when it exceeds the hard limit.
+
+        Pieces break between words; text without spaces (Chinese, Japanese) breaks between
+        characters.
+        """
         if tokens <= self.hard_limit:
             return [(sentence, tokens)]
-        words = sentence.text.split()
         parts = math.ceil(tokens / self.max_tokens)
-        step = math.ceil(len(words) / parts)
-        texts = [" ".join(words[i : i + step]) for i in range(0, len(words), step)]
-        return [
+        words = sentence.text.split()
+        if len(words) >= parts:
+            step = math.ceil(len(words) / parts)
+            texts = [" ".join(words[i : i + step]) for i in range(0, len(words), step)]
+        else:
+            step = math.ceil(len(sentence.text) / parts)
+            texts = [sentence.text[i : i + step] for i in range(0, len(sentence.text), step)]
+        pieces = [
             (Sentence(text, sentence.paragraph), count)
             for text, count in zip(texts, self.count_tokens(texts), strict=True)
         ]
+        return [fitted for piece in pieces for fitted in self._fit(*piece)]
 
 
 def _join(sentences: list[Sentence]) -> tuple[str, tuple[tuple[int, int], ...]]:

@@ -33,10 +33,25 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
             return _checked(data.decode(encoding))
         except (UnicodeDecodeError, LookupError):
             continue
+    # Western news that is not UTF-8 is nearly always Windows-1252 / Latin-1; detection on short
+    # texts confuses it with Baltic or Central European pages, so it is tried first and kept
+    # only when the letters it yields look like Western European text.
+    western = data.decode("cp1252", errors="replace")
+    if "\ufffd" not in western and _looks_western(western):
+        return _checked(western)
     best = from_bytes(data).best()
     if best is None:
         raise LoadError("undecodable text: not UTF-8 and no other encoding fits")
     return _checked(str(best))
+
+
+def _looks_western(text: str) -> bool:
+    """Few non-ASCII letters, all of them Latin-1 accented letters (é, ü, ç, œ...)."""
+    letters = [char for char in text if char.isalpha()]
+    accented = [char for char in letters if ord(char) > 127]
+    return len(accented) <= 0.4 * max(1, len(letters)) and all(
+        0xC0 <= ord(char) <= 0xFF or char in "ŒœŠšŽžŸ" for char in accented
+    )
 
 
 def _checked(text: str) -> str:

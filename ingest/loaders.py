@@ -181,7 +181,9 @@ def text_article(text: str, origin: str, *, markdown: bool) -> Article:
     match = _FRONT_MATTER.match(text)
     if match:
         try:
-            loaded = yaml.safe_load(match.group(1)) or {}
+            # BaseLoader keeps every value a string: dates are then read (and refused with the
+            # field's name) by `_parse_date`, and ids like 0012 keep their leading zeros.
+            loaded = yaml.load(match.group(1), Loader=yaml.BaseLoader) or {}
         except yaml.YAMLError as error:
             raise LoadError(f"invalid front matter: {str(error).splitlines()[0]}") from error
         if not isinstance(loaded, dict):
@@ -315,9 +317,15 @@ def _parse_date(value: Any) -> date:
         except ValueError:
             pass
         try:
-            return dateparser.parse(value.strip()).date()
+            # Parsed twice with different defaults: a date missing its day, month or year
+            # ("March 2024", "Friday") would otherwise be completed from today's date.
+            first = dateparser.parse(value.strip(), default=datetime(2000, 1, 1)).date()
+            second = dateparser.parse(value.strip(), default=datetime(2001, 2, 2)).date()
         except (ValueError, OverflowError) as error:
             raise LoadError(f"unreadable published_at {value!r}") from error
+        if first != second:
+            raise LoadError(f"incomplete published_at {value!r}: give year, month and day")
+        return first
     raise LoadError(f"unreadable published_at {value!r}")
 
 
@@ -339,7 +347,10 @@ def _make_article(
         first = body.split("\n", 1)[0]
         title = first if len(first) <= 120 else first[:117].rsplit(" ", 1)[0] + "…"
     day = _parse_date(published_at) if published_at not in (None, "") else None
-    clean_url = canonical_url(str(url)) if url else None
+    try:
+        clean_url = canonical_url(str(url)) if url else None
+    except ValueError as error:  # out-of-range port, broken IPv6 host
+        raise LoadError(f"invalid url {url!r}: {error}") from error
     return Article(
         id=article_id(explicit, clean_url, title, day),
         title=title,

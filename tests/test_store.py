@@ -1,0 +1,351 @@
+"""The knowledge base through ingest: counts, metadata, updates, forgetting, search, stats.
+
+Every test here runs twice: on an embedded store under tmp_path and on a real `chroma run` server.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ingest
+import store
+from ingest.loaders import LoadFailure, load_paths
+from store.records import Article, Chunk, parse_chunk_id
+
+BACKENDS = ["embedded", pytest.param("server", marks=pytest.mark.server)]
+SMALL_CORPUS = ["harbour-storm.html", "norland-rate-cut.md"]
+STORM_ID = "u-10c1ea6e0af438bd"
+NORLAND_ID = "u-6aa5442e76aa09cb"
+PIER_V1 = "Pier 9 reopened on Monday after repairs. Crews replaced two hundred planks."
+PIER_V2 = "Pier 9 stays closed until June. Divers found rot in the oak piles."
+WriteArticle = Callable[..., Path]
+
+
+@pytest.fixture(params=BACKENDS)
+def any_kb(request: pytest.FixtureRequest) -> store.KnowledgeBase:
+    """An empty knowledge base, embedded or on the server."""
+    return request.getfixturevalue("kb" if request.param == "embedded" else "server_kb")
+
+
+@pytest.fixture(params=BACKENDS)
+def any_sample_kb(request: pytest.FixtureRequest) -> store.KnowledgeBase:
+    """The read-only store of bundled samples, embedded or on the server."""
+    return request.getfixturevalue("sample_kb" if request.param == "embedded" else "server_sample_kb")
+
+
+@pytest.fixture
+def full_corpus(tmp_path: Path, shared_dir: Path) -> Path:
+    """A folder with copies of the 8 bundled samples and the seed article."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(ingest.samples_dir(), folder)
+    for seed in (shared_dir / "seed").glob("*.txt"):
+        shutil.copy(seed, folder / seed.name)
+    return folder
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    """A folder with copies of two samples (one .html, one .md), free to edit."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    for name in SMALL_CORPUS:
+        shutil.copy(ingest.samples_dir() / name, folder / name)
+    return folder
+
+
+def ingest_folder(kb: store.KnowledgeBase, folder: Path) -> ingest.IngestReport:
+    """Ingest a folder with default settings; every source must load."""
+    report = ingest.ingest_paths([folder], kb, ingest.IngestSettings())
+    assert report.ok, report.failed
+    return report
+
+
+def loaded_articles(folder: Path) -> dict[str, Article]:
+    """The articles of a folder as the loaders see them, by id."""
+    items = list(load_paths([folder], max_bytes=50_000_000))
+    assert not [item for item in items if isinstance(item, LoadFailure)]
+    return {item.id: item for item in items if isinstance(item, Article)}
+
+
+def all_chunks(kb: store.KnowledgeBase) -> dict[str, Chunk]:
+    """Every stored chunk, by id."""
+    result = kb.chunks.get(include=["documents", "metadatas"])
+    return {
+        chunk_id: Chunk.from_metadata(text, meta)
+        for chunk_id, text, meta in zip(
+            result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
+        )
+    }
+
+
+def assert_consistent(kb: store.KnowledgeBase) -> None:
+    """Each article has exactly its current version's chunks (0..chunk_count-1), in Chroma and lexically."""
+    records = {record.id: record for record in kb.all_articles()}
+    by_article: dict[str, set[tuple[str, int]]] = {}
+    for chunk_id, chunk in all_chunks(kb).items():
+        article_id, short_hash, position = parse_chunk_id(chunk_id)
+        assert (article_id, short_hash, position) == (
+            chunk.article_id,
+            chunk.content_hash[:16],
+            chunk.position,
+        )
+        by_article.setdefault(article_id, set()).add((chunk.content_hash, position))
+    assert set(by_article) == set(records)
+    for article_id, record in records.items():
+        expected = {(record.content_hash, position) for position in range(record.chunk_count)}
+        assert by_article[article_id] == expected, article_id
+    # the lexical index holds the same versions, one row per chunk
+    assert kb.lexical.versions() == {article_id: {r.content_hash} for article_id, r in records.items()}
+    assert kb.lexical.count() == kb.chunks.count()
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def test_ingest_counts_and_metadata(any_kb: store.KnowledgeBase, full_corpus: Path) -> None:
+    """Samples plus seed give 9 articles whose records and chunks carry their title, outlet, date and URL."""
+    report = ingest_folder(any_kb, full_corpus)
+    expected = loaded_articles(full_corpus)
+    assert len(expected) == 9
+    assert sorted(report.added) == sorted(expected)
+    assert (report.updated, report.unchanged, report.superseded) == ([], [], [])
+
+    records = {record.id: record for record in any_kb.all_articles()}
+    assert set(records) == set(expected)
+    stats = any_kb.stats()
+    assert stats.articles == 9
+    assert stats.chunks == sum(r.chunk_count for r in records.values()) == report.chunks_written
+    assert all(record.chunk_count >= 1 for record in records.values())
+    assert_consistent(any_kb)
+
+    chunks = all_chunks(any_kb)
+    for article_id, article in expected.items():
+        record = records[article_id]
+        assert (record.title, record.url, record.source, record.published_at) == (
+            article.title,
+            article.url,
+            article.source,
+            article.published_at,
+        )
+        assert (record.body, record.content_hash, record.origin) == (
+            article.body,
+            article.content_hash,
+            article.origin,
+        )
+        for chunk in (c for c in chunks.values() if c.article_id == article_id):
+            assert (chunk.title, chunk.url, chunk.source, chunk.published_at) == (
+                article.title,
+                article.url,
+                article.source,
+                article.published_at,
+            )
+            assert chunk.text in article.body or all(s in article.body for s in chunk.sentences)
+    seed = next(r for r in records.values() if r.title == "Xiaomi rushes towards a trillion")
+    assert (seed.source, seed.published_at, seed.url) == ("Wallstreetcn", date(2025, 1, 3), None)
+
+
+def test_reingest_is_a_noop(any_kb: store.KnowledgeBase, small_corpus: Path) -> None:
+    """Ingesting the same files again embeds and writes nothing, and leaves the chunk ids as they were."""
+    first = ingest_folder(any_kb, small_corpus)
+    chunk_ids = sorted(all_chunks(any_kb))
+    records = any_kb.all_articles()
+
+    again = ingest_folder(any_kb, small_corpus)
+    assert (again.added, again.updated, again.failed) == ([], [], [])
+    assert sorted(again.unchanged) == sorted(first.added)
+    assert (again.chunks_written, again.repaired_chunks) == (0, 0)
+    assert sorted(all_chunks(any_kb)) == chunk_ids
+    assert any_kb.all_articles() == records  # not rewritten: same ingested_at
+
+
+def test_edited_article_replaces_its_old_version(any_kb: store.KnowledgeBase, small_corpus: Path) -> None:
+    """Changing a sentence updates one article: old chunks gone, new text searchable, count unchanged."""
+    ingest_folder(any_kb, small_corpus)
+    old = any_kb.get_article(NORLAND_ID)
+    assert old is not None
+    path = small_corpus / "norland-rate-cut.md"
+    original = path.read_text(encoding="utf-8")
+    sentence = "The two dissenting members had argued for holding rates steady until early next year."
+    assert sentence in original
+    new_sentence = "Two dissenting members wanted the bank to buy a fleet of lighthouse ferries instead."
+    path.write_text(original.replace(sentence, new_sentence), encoding="utf-8")
+
+    report = ingest_folder(any_kb, small_corpus)
+    assert report.updated == [NORLAND_ID]
+    assert report.added == []
+    assert sorted(report.unchanged) == sorted(set(loaded_articles(small_corpus)) - {NORLAND_ID})
+    new = any_kb.get_article(NORLAND_ID)
+    assert new is not None and new.content_hash != old.content_hash
+    assert new_sentence in new.body
+    assert any_kb.stats().articles == len(SMALL_CORPUS)
+    assert not any_kb.chunks.get(where={"content_hash": old.content_hash})["ids"]
+    assert not [i for i in all_chunks(any_kb) if parse_chunk_id(i)[1] == old.content_hash[:16]]
+    assert_consistent(any_kb)
+
+    hits = [hit for hit in any_kb.search(new_sentence, k=5) if new_sentence in hit.chunk.text]
+    assert hits, "the new sentence is not found"
+    assert all((h.chunk.article_id, h.chunk.content_hash) == (NORLAND_ID, new.content_hash) for h in hits)
+
+
+def test_forget_removes_the_article_and_its_chunks(any_kb: store.KnowledgeBase, small_corpus: Path) -> None:
+    """`forget` drops the record and every chunk; forgetting an unknown id returns False."""
+    ingest_folder(any_kb, small_corpus)
+    before = any_kb.stats()
+    record = any_kb.get_article(STORM_ID)
+    assert record is not None
+
+    assert any_kb.forget(STORM_ID) is True
+    assert any_kb.get_article(STORM_ID) is None
+    assert not any_kb.chunks.get(where={"article_id": STORM_ID})["ids"]
+    after = any_kb.stats()
+    assert (after.articles, after.chunks) == (before.articles - 1, before.chunks - record.chunk_count)
+    assert all(
+        hit.chunk.article_id != STORM_ID for hit in any_kb.search("Storm Idris gusts power cuts", k=20)
+    )
+    assert any_kb.forget(STORM_ID) is False
+    assert any_kb.forget("nope") is False
+
+
+def test_uncommitted_version_is_invisible_and_repaired(
+    any_kb: store.KnowledgeBase, write_article: WriteArticle
+) -> None:
+    """Chunks written without their record (a crash before the commit) are never found; repair drops them."""
+    ingest_folder(any_kb, write_article("pier", PIER_V1).parent)
+    (old,) = any_kb.all_articles()
+    draft = Article(id=old.id, title=old.title, body=PIER_V2, url=old.url, source=old.source)
+    chunks = ingest.make_chunker(any_kb, ingest.IngestSettings()).split(draft)
+    vectors, _ = any_kb.embeddings.encode_passages(
+        [c.embedding_text for c in chunks], [c.embedding_spans for c in chunks]
+    )
+    # step 1 of a write only (chunks and their lexical rows): the crash comes before the record
+    any_kb.lexical.add(chunks)
+    any_kb.chunks.upsert(
+        ids=[c.id for c in chunks],
+        documents=[c.text for c in chunks],
+        metadatas=[c.metadata() for c in chunks],
+        embeddings=vectors,
+    )
+
+    assert any_kb.chunks.count() == old.chunk_count + len(chunks)
+    for hits in (any_kb.search(PIER_V2, k=10), any_kb.search_lexical(PIER_V2, k=10)):
+        assert hits and {hit.chunk.content_hash for hit in hits} == {old.content_hash}
+    assert any_kb.all_articles() == [old]
+    assert any_kb.repair() == len(chunks)
+    assert any_kb.repair() == 0
+    assert_consistent(any_kb)
+
+
+def test_superseded_version_is_invisible_and_repaired(
+    any_kb: store.KnowledgeBase, write_article: WriteArticle
+) -> None:
+    """Old chunks left after the commit (a crash before their delete) are never found; repair drops them."""
+    folder = write_article("pier", PIER_V1).parent
+    ingest_folder(any_kb, folder)
+    old_chunks = any_kb.chunks.get(include=["documents", "metadatas", "embeddings"])
+    write_article("pier", PIER_V2)
+    assert len(ingest_folder(any_kb, folder).updated) == 1
+    (new,) = any_kb.all_articles()
+    any_kb.chunks.upsert(  # put the old version back, as if step 3 of the update never ran
+        ids=old_chunks["ids"],
+        documents=old_chunks["documents"],
+        metadatas=old_chunks["metadatas"],
+        embeddings=old_chunks["embeddings"],
+    )
+
+    for hits in (any_kb.search(PIER_V1, k=10), any_kb.search_lexical(PIER_V1, k=10)):
+        assert hits and {hit.chunk.content_hash for hit in hits} == {new.content_hash}
+    assert any_kb.repair() == len(old_chunks["ids"])
+    assert_consistent(any_kb)
+
+
+def test_same_article_twice_in_one_run(any_kb: store.KnowledgeBase, tmp_path: Path) -> None:
+    """Two files with the same URL are one article: the later copy is used, the earlier is superseded."""
+    folder = tmp_path / "dupes"
+    folder.mkdir()
+    for name, body in (("a.md", "First draft of the story."), ("b.md", "Final text of the story.")):
+        (folder / name).write_text(f"---\ntitle: Story\nurl: https://news.test/story\n---\n{body}\n")
+    report = ingest_folder(any_kb, folder)
+    (article_id,) = report.added
+    assert [notice.origin for notice in report.superseded] == [str(folder / "a.md")]
+    record = any_kb.get_article(article_id)
+    assert record is not None and record.body == "Final text of the story."
+
+
+def test_search_on_an_empty_store_raises(any_kb: store.KnowledgeBase) -> None:
+    """Asking an empty store is a domain error whose message says how to fill it."""
+    assert any_kb.is_empty()
+    with pytest.raises(store.EmptyStoreError, match="newsdesk ingest"):
+        any_kb.search("anything")
+    assert any_kb.stats() == store.StoreStats(0, 0, 0, None, None, any_kb.location)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def test_search_returns_scored_current_chunks(any_sample_kb: store.KnowledgeBase) -> None:
+    """Search ranks chunks by cosine similarity, all of current versions, with their sentence vectors."""
+    hits = any_sample_kb.search("How strong were the gusts when Storm Idris hit the coast?", k=5)
+    assert len(hits) == 5
+    assert hits[0].chunk.article_id == STORM_ID
+    assert hits[0].chunk.source == "The Harbour Herald"
+    assert hits[0].chunk.published_at == date(2024, 10, 17)
+    scores = [hit.score for hit in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 < score <= 1.0 for score in scores)
+    current = any_sample_kb.stored_hashes(hit.chunk.article_id for hit in hits)
+    for hit in hits:
+        assert hit.chunk.content_hash == current[hit.chunk.article_id]
+        assert hit.sentence_vectors is not None
+        assert hit.sentence_vectors.shape == (
+            len(hit.chunk.sentence_spans),
+            any_sample_kb.embeddings.dimension,
+        )
+        assert np.allclose(np.linalg.norm(hit.sentence_vectors, axis=1), 1.0, atol=1e-3)
+
+
+def test_search_with_large_k_and_a_date_filter(any_sample_kb: store.KnowledgeBase) -> None:
+    """k beyond the store size returns every chunk; a published_day filter keeps only matching dates."""
+    total = any_sample_kb.stats().chunks
+    assert len(any_sample_kb.search("news", k=total + 50)) == total
+    hits = any_sample_kb.search("Xiaomi shares", k=10, where={"published_day": {"$gte": 20250101}})
+    assert hits
+    assert all(hit.chunk.published_at is not None and hit.chunk.published_at.year == 2025 for hit in hits)
+
+
+def test_lexical_search_matches_names_and_numbers(any_sample_kb: store.KnowledgeBase) -> None:
+    """BM25 search finds exact names and numbers, scores hits by cosine, and keeps current versions only."""
+    hits = any_sample_kb.search_lexical("What is KX-2291b?", k=5)
+    assert hits and hits[0].chunk.article_id == "u-e8e2a16209bd6076"
+    assert all("2291" in hit.chunk.embedding_text for hit in hits)  # title or text
+    current = any_sample_kb.stored_hashes(hit.chunk.article_id for hit in hits)
+    assert all(hit.chunk.content_hash == current[hit.chunk.article_id] for hit in hits)
+    assert all(-1.0 <= hit.score <= 1.0 for hit in hits)
+    assert any_sample_kb.search_lexical("the of and", k=5) == []  # stopwords only: no query
+
+
+def test_stats_count_the_samples(any_sample_kb: store.KnowledgeBase) -> None:
+    """stats() counts articles, chunks, outlets and the span of dates."""
+    stats = any_sample_kb.stats()
+    records = any_sample_kb.all_articles()
+    assert stats.articles == len(records) == 8
+    assert stats.chunks == sum(record.chunk_count for record in records)
+    assert stats.sources == 7  # the tram story names no outlet
+    assert (stats.oldest, stats.newest) == (date(2024, 10, 17), date(2025, 3, 11))
+    assert stats.location
+
+
+def test_recent_articles_newest_first(any_sample_kb: store.KnowledgeBase) -> None:
+    """recent_articles lists the newest first; undated articles come last in all_articles."""
+    everything = any_sample_kb.all_articles()
+    dated = [record.published_at for record in everything if record.published_at]
+    assert dated == sorted(dated, reverse=True)
+    assert everything[-1].published_at is None
+    recent = any_sample_kb.recent_articles(3)
+    assert [record.id for record in recent] == [record.id for record in everything[:3]]
+    assert recent[0].published_at == date(2025, 3, 11)
