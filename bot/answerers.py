@@ -51,23 +51,24 @@ class Answerer(Protocol):
         ...
 
 
-_FOLLOW_UP = re.compile(
-    r"^\s*(and|but|also|so|then|what about|how about)\b"
-    r"|\b(he|she|they|them|it|its|that|this|those|these|his|her|their|there|then)\b",
-    re.IGNORECASE,
-)
+_FOLLOW_UP_OPENER = re.compile(r"^\s*(and|but|also|so|then|what about|how about)\b", re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(he|she|they|them|him|it)\b", re.IGNORECASE)
+_OWN_SUBJECT = re.compile(r"(?<!^)\b[A-Z][\w-]+|\d")
 
 
 def standalone_question(question: str, history: Sequence[Turn]) -> str:
-    """The simple follow-up rule: a short or pronoun-led question borrows the previous question.
+    """The simple follow-up rule: a question that leans on the previous one borrows its words.
 
-    "and in 2024?" after "What is the 2025 delivery target?" is searched as
-    "What is the 2025 delivery target? and in 2024?": the earlier words find the story, the
-    new ones pick the sentence. A question that reads as complete is left alone.
+    A follow-up is short (four words or fewer), opens like one ("and", "what about"), or uses a
+    personal pronoun ("who set it?") without naming anything of its own. Then "and in 2024?"
+    after "What is the 2025 delivery target?" is searched as "What is the 2025 delivery target?
+    and in 2024?": the earlier words find the story, the new ones pick the sentence. A question
+    that reads as complete is left alone.
     """
     if not history:
         return question
-    if len(question.split()) <= 4 or _FOLLOW_UP.search(question):
+    leans = _PRONOUN.search(question) and not _OWN_SUBJECT.search(question.strip())
+    if len(question.split()) <= 4 or _FOLLOW_UP_OPENER.match(question) or leans:
         return f"{history[-1].question} {question}"
     return question
 

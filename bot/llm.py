@@ -130,8 +130,12 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        """Whether every check passed."""
-        return all(self.checks.values())
+        """Whether the reply can be shown: it cites a source and what it cites supports it.
+
+        Citations that pointed at no source were already dropped from `text`; that check is
+        recorded, but a sentence left without a valid citation still fails the grounding check.
+        """
+        return self.checks["cites_a_source"] and self.checks["numbers_and_names_in_cited_sources"]
 
 
 def _normalise_number(text: str) -> str:
@@ -207,7 +211,7 @@ class LLMAnswerer:
             # local servers (Ollama, llama.cpp) ignore the key, but the client insists on one
             api_key=settings.llm_api_key or SecretStr("not-needed"),
             timeout=settings.llm_timeout,
-            max_retries=1,
+            max_retries=0,  # the timeout is the operator's bound; a retry would double it
             temperature=0,
             streaming=True,
         )

@@ -226,7 +226,7 @@ class Draft:
         self.text += more
         if not self.text.strip():
             return
-        preview = escape(self.text[-(LIMIT - 10) :]) + " …"
+        preview = escape(self.text[-(LIMIT - 10) :].rstrip()) + " …"
         if preview == self.shown:
             return
         if self.sent is None:
