@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,18 @@ from bot.evaluation import (
     open_corpus_store,
     write_results,
 )
-from ingest import IngestReport, IngestSettings, ingest_paths, samples_dir
+from ingest import (
+    FeedError,
+    FeedResult,
+    FeedStore,
+    Fetcher,
+    FetchPolicy,
+    IngestReport,
+    IngestSettings,
+    samples_dir,
+)
+from ingest.feeds import format_interval
+from ingest.pipeline import ingest_feeds, ingest_sources, is_url, watch_feeds
 from store import KnowledgeBase, StoreError, StoreSettings, open_knowledge_base
 
 logger = logging.getLogger(__name__)
@@ -63,6 +77,15 @@ class AppContext:
         return self._kb
 
     @property
+    def feed_store(self) -> FeedStore:
+        """The feeds registry in the data dir."""
+        return FeedStore.in_data_dir(self.store_settings.data_dir)
+
+    def fetcher(self) -> Fetcher:
+        """An HTTP fetcher with the configured safety policy (use it as a context manager)."""
+        return Fetcher(FetchPolicy.from_settings(self.ingest_settings))
+
+    @property
     def newsdesk(self) -> Newsdesk:
         """The answering service, built once."""
         if self._newsdesk is None:
@@ -77,7 +100,7 @@ class NewsdeskGroup(click.Group):
         """Run the command; a StoreError becomes `Error: ...` and exit code 1."""
         try:
             return super().invoke(ctx)
-        except (StoreError, InvalidQuestionError, UnknownAnswererError) as error:
+        except (StoreError, InvalidQuestionError, UnknownAnswererError, FeedError) as error:
             raise click.ClickException(str(error)) from error
 
 
@@ -125,17 +148,17 @@ pass_app = click.make_pass_decorator(AppContext)
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1)
 @click.option("--samples", is_flag=True, help="Also ingest the sample articles bundled with newsdesk.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_app
-def ingest(app: AppContext, paths: tuple[Path, ...], samples: bool, as_json: bool) -> None:
-    """Add or update the articles in PATHS (files or folders: .txt .md .html .json .jsonl).
+def ingest(app: AppContext, sources: tuple[str, ...], samples: bool, as_json: bool) -> None:
+    """Add or update the articles in SOURCES: files, folders (.txt .md .html .json .jsonl) or page URLs.
 
     Unchanged articles are skipped without embedding; changed ones replace their old version.
     Exits with status 1 when any source failed (the others are still ingested).
     """
-    sources = [*paths, *([samples_dir()] if samples else [])]
+    sources = (*sources, *([str(samples_dir())] if samples else []))
     if not sources:
         raise click.UsageError("give at least one PATH, or --samples")
     report = _run_ingest(app, sources)
@@ -190,6 +213,98 @@ def forget(app: AppContext, article_ids: tuple[str, ...]) -> None:
 def reindex(app: AppContext) -> None:
     """Rebuild the lexical (BM25) index from the vector store, e.g. after losing the data dir."""
     console.print(f"lexical index rebuilt: {app.kb.reindex()} chunks")
+
+
+@cli.group()
+def feeds() -> None:
+    """Follow RSS and Atom feeds: new and changed entries are fetched and ingested."""
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option(
+    "--every", default=None, help="Refresh interval, e.g. 30m, 2h, 1d [default NEWSDESK_FEED_EVERY, 30m]."
+)
+@pass_app
+def feeds_add(app: AppContext, url: str, every: str | None) -> None:
+    """Follow the feed at URL (run `newsdesk feeds refresh` or `newsdesk watch` to fetch it)."""
+    feed = app.feed_store.add(url, every or app.ingest_settings.feed_every)
+    console.print(f"following {escape(feed.url)} every {format_interval(feed.every)}")
+
+
+@feeds.command("list")
+@pass_app
+def feeds_list(app: AppContext) -> None:
+    """List followed feeds with their last refresh."""
+    followed = app.feed_store.list()
+    if not followed:
+        console.print("no feeds: add one with `newsdesk feeds add URL`")
+        return
+    table = Table("feed", "every", "last success", "last error", "entries seen")
+    for feed in followed:
+        table.add_row(
+            escape(feed.title or feed.url) + (f"\n{escape(feed.url)}" if feed.title else ""),
+            format_interval(feed.every),
+            _when(feed.last_success),
+            escape(feed.last_error or "-"),
+            str(len(feed.seen)),
+        )
+    console.print(table)
+
+
+@feeds.command("remove")
+@click.argument("url")
+@pass_app
+def feeds_remove(app: AppContext, url: str) -> None:
+    """Stop following the feed at URL (its articles stay in the store)."""
+    if not app.feed_store.remove(url):
+        raise click.ClickException(f"not a followed feed: {url}")
+    console.print(f"no longer following {escape(url)}")
+
+
+@feeds.command("refresh")
+@click.option("--due", is_flag=True, help="Only the feeds whose interval has passed.")
+@pass_app
+def feeds_refresh(app: AppContext, due: bool) -> None:
+    """Fetch every feed now and ingest new and changed entries."""
+    with app.fetcher() as fetcher:
+        results, report = ingest_feeds(
+            app.feed_store, fetcher, app.kb, app.ingest_settings, datetime.now(UTC), only_due=due
+        )
+    _print_refresh(results, report)
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@pass_app
+def watch(app: AppContext) -> None:
+    """Refresh feeds on their schedules until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    console.print(f"watching {len(app.feed_store.list())} feeds; Ctrl-C to stop")
+    with app.fetcher() as fetcher:
+        watch_feeds(
+            app.store_settings.data_dir,
+            fetcher,
+            app.kb,
+            app.ingest_settings,
+            stop,
+            on_refresh=_print_refresh,
+        )
+    console.print("stopped")
+
+
+def _print_refresh(results: list[FeedResult], report: IngestReport) -> None:
+    for result in results:
+        state = "unchanged" if result.not_modified else f"{len(result.articles)} new or changed entries"
+        console.print(f"{escape(result.url)}: {state}", highlight=False)
+    _print_report(report)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "never"
 
 
 @cli.command()
@@ -346,7 +461,7 @@ def eval_(
     console.print(table)
 
 
-def _run_ingest(app: AppContext, sources: list[Path]) -> IngestReport:
+def _run_ingest(app: AppContext, sources: Sequence[str]) -> IngestReport:
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -363,8 +478,8 @@ def _run_ingest(app: AppContext, sources: list[Path]) -> IngestReport:
         on_loaded: Callable[[int], None] = lambda total: progress.update(  # noqa: E731
             task, total=total, description="Ingesting articles"
         )
-        return ingest_paths(
-            sources,
+        return ingest_sources(
+            [source if is_url(source) else Path(source) for source in sources],
             kb,
             app.ingest_settings,
             on_loaded=on_loaded,

@@ -15,3 +15,12 @@ class IngestSettings(BaseSettings):
     )
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
     ingest_batch: int = Field(64, ge=1, description="Articles embedded and written per batch.")
+    fetch_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a page or feed.")
+    fetch_max_mb: float = Field(5.0, gt=0, description="Largest page or feed read.")
+    fetch_max_redirects: int = Field(5, ge=0, description="Redirects followed per URL.")
+    fetch_host_delay: float = Field(1.0, ge=0, description="Seconds between requests to one host.")
+    respect_robots: bool = Field(True, description="Obey robots.txt.")
+    allow_private_urls: bool = Field(
+        False, description="Allow private, loopback and link-local addresses (tests, intranets)."
+    )
+    feed_every: str = Field("30m", description="Default refresh interval of a new feed.")

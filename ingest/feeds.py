@@ -301,8 +301,11 @@ def refresh(
     feed.last_modified = None if retry_later else fetched.last_modified
     feed.last_success = now
     first = result.failures[0] if result.failures else None
+    count = len(result.failures)
     feed.last_error = (
-        f"{len(result.failures)} entries failed, e.g. {first.origin}: {first.reason}" if first else None
+        f"{count} {'entry' if count == 1 else 'entries'} failed, e.g. {first.origin}: {first.reason}"
+        if first
+        else None
     )
     return result
 

@@ -440,12 +440,23 @@ def declared_canonical(html: bytes, base_url: str) -> str | None:
 def identity_url(declared: str | None, final_url: str) -> str:
     """The URL an article is known by: the canonical link it declares on its own site, else the final URL.
 
-    A canonical link to another site is ignored, so no page can take over another site's article.
-    Without a declared canonical link, AMP and mobile variants are mapped to the main URL.
+    A canonical link to another site is ignored, so no page can take over another site's article;
+    so is one to the site's home page, a CMS mistake that would merge every article into one.
+    AMP and mobile variants map to the main URL.
     """
-    if declared and urlsplit(declared).scheme.lower() in ("http", "https") and same_site(declared, final_url):
-        return canonical_url(declared)
+    if declared and _trusted_canonical(declared, final_url):
+        return canonical_url(strip_variant(declared))
     return canonical_url(strip_variant(final_url))
+
+
+def _trusted_canonical(declared: str, final_url: str) -> bool:
+    parts = urlsplit(declared)
+    home = parts.path in ("", "/") and not parts.query
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and same_site(declared, final_url)
+        and (not home or urlsplit(final_url).path in ("", "/"))
+    )
 
 
 def strip_variant(url: str) -> str:

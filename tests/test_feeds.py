@@ -1,0 +1,317 @@
+"""Following feeds: the registry file, conditional refreshes, new and changed entries, and failures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+import ingest
+import store
+from ingest.feeds import (
+    Feed,
+    FeedError,
+    FeedResult,
+    FeedStore,
+    format_interval,
+    parse_interval,
+    refresh,
+    refresh_all,
+)
+from ingest.fetch import Fetcher, FetchFailure, FetchPolicy
+
+try:  # works whether or not tests/ is a package
+    from tests.news_server import Entry, FeedSpec, NewsServer, fake_dns
+except ImportError:
+    from news_server import Entry, FeedSpec, NewsServer, fake_dns
+
+NOW = datetime(2025, 3, 5, 8, 0, tzinfo=UTC)
+LONG_SUMMARY = (
+    "Harbour pilots in Lakeport will work in pairs on night shifts from next month, after a review of "
+    "two near misses in the narrow channel last autumn. The pilots' association said the change would "
+    "cost the port about 300,000 crowns a year. Shipping companies, who pay for pilotage, said they "
+    "accepted the extra cost because the channel is the only route to the container quay."
+)
+
+
+@pytest.fixture
+def server() -> Iterator[NewsServer]:
+    """The made-up news site on 127.0.0.1."""
+    with NewsServer() as running:
+        yield running
+
+
+@pytest.fixture
+def fetcher() -> Iterator[Fetcher]:
+    """A fetcher for the local site: loopback allowed, no politeness delay, short timeouts."""
+    with httpx.Client(trust_env=False) as client:
+        yield Fetcher(
+            FetchPolicy(allow_private=True, host_delay=0.0, timeout=0.3), client=client, resolver=fake_dns
+        )
+
+
+def refreshed(server: NewsServer, fetcher: Fetcher, path: str, feed: Feed | None = None) -> FeedResult:
+    """Refresh the feed at path (a new one unless given)."""
+    return refresh(feed or Feed(server.url(path)), fetcher, NOW)
+
+
+def page_requests(server: NewsServer) -> list[str]:
+    """Paths of every page requested (feeds and robots.txt left out)."""
+    return [r.route for r in server.requests() if not r.route.startswith(("/feeds/", "/robots.txt"))]
+
+
+# ----------------------------------------------------------------------------- the registry
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("45s", 45), ("30m", 1800), ("2h", 7200), ("1d", 86400), ("1h30m", 5400), (" 10 M ", 600)],
+)
+def test_intervals_are_parsed(text: str, seconds: int) -> None:
+    """Seconds, minutes, hours, days and their combinations."""
+    assert parse_interval(text) == timedelta(seconds=seconds)
+    assert parse_interval(format_interval(parse_interval(text))) == parse_interval(text)
+
+
+@pytest.mark.parametrize("text", ["", "30", "10x", "0m", "-5m", "m30", "1.5h", "2h 30"])
+def test_bad_intervals_are_refused(text: str) -> None:
+    """Anything else is a FeedError naming the accepted forms."""
+    with pytest.raises(FeedError, match="invalid interval"):
+        parse_interval(text)
+
+
+def test_the_registry_round_trips(tmp_path: Path) -> None:
+    """Feeds and their state survive a save and a reload, in a JSON file written atomically."""
+    feeds = FeedStore.in_data_dir(tmp_path / "data")
+    first = feeds.add("https://news.test/rss.xml")
+    feeds.add("https://other.test/atom.xml", every="2h")
+    first.etag, first.last_modified = '"abc"', "Wed, 05 Mar 2025 07:00:00 GMT"
+    first.last_checked = first.last_success = NOW
+    first.last_error, first.title = "1 entries failed", "News"
+    first.seen = {"urn:a": "f1", "urn:b": "f2"}
+    feeds.save()
+
+    again = FeedStore(tmp_path / "data" / "feeds.json")
+    assert again.list() == feeds.list()
+    assert [feed.every for feed in again.list()] == [timedelta(minutes=30), timedelta(hours=2)]
+    assert json.loads((tmp_path / "data" / "feeds.json").read_text())["feeds"][1]["every"] == "2h"
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["feeds.json"]  # no temporary left
+
+    assert again.remove("https://other.test/atom.xml")
+    assert not again.remove("https://other.test/atom.xml")
+    assert [feed.url for feed in FeedStore(tmp_path / "data" / "feeds.json").list()] == [first.url]
+
+
+def test_adding_again_changes_the_interval_only(tmp_path: Path) -> None:
+    """A feed is followed once; adding it again keeps its state."""
+    feeds = FeedStore(tmp_path / "feeds.json")
+    feeds.add("https://news.test/rss.xml").etag = '"kept"'
+    feeds.add("https://news.test/rss.xml", every="1d")
+    (feed,) = feeds.list()
+    assert (feed.every, feed.etag) == (timedelta(days=1), '"kept"')
+
+
+@pytest.mark.parametrize("url", ["news.test/rss.xml", "ftp://news.test/rss.xml", "file:///tmp/rss.xml"])
+def test_only_http_feeds_can_be_added(tmp_path: Path, url: str) -> None:
+    """Feed URLs must be http(s)."""
+    with pytest.raises(FeedError, match="not an http"):
+        FeedStore(tmp_path / "feeds.json").add(url)
+
+
+def test_a_corrupt_registry_is_a_clear_error(tmp_path: Path) -> None:
+    """A damaged feeds.json is reported with what to do, not silently replaced."""
+    path = tmp_path / "feeds.json"
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(FeedError, match=r"not valid JSON.*fix or delete it"):
+        FeedStore(path)
+    path.write_text('{"feeds": [{"every": "30m"}]}', encoding="utf-8")
+    with pytest.raises(FeedError, match="invalid feed record"):
+        FeedStore(path)
+
+
+def test_due_feeds(tmp_path: Path) -> None:
+    """A feed is due when never checked or when its interval has passed since the last check."""
+    feeds = FeedStore(tmp_path / "feeds.json")
+    fresh, stale = feeds.add("https://a.test/rss", "1h"), feeds.add("https://b.test/rss", "1h")
+    never = feeds.add("https://c.test/rss", "1h")
+    fresh.last_checked = NOW - timedelta(minutes=59)
+    stale.last_checked = NOW - timedelta(minutes=60)
+    assert feeds.due(NOW) == [stale, never]
+    assert feeds.due(NOW.replace(tzinfo=None)) == [stale, never]  # naive times are taken as UTC
+
+
+# ----------------------------------------------------------------------------- refreshing
+
+
+@pytest.mark.parametrize("path", ["/feeds/rss.xml", "/feeds/atom.xml", "/feeds/rdf.xml"])
+def test_a_refresh_yields_the_entries_then_nothing(server: NewsServer, fetcher: Fetcher, path: str) -> None:
+    """RSS 2.0, Atom and RSS 1.0: every entry's page, then a 304 costing one request and nothing more."""
+    feed = Feed(server.url(path))
+    first = refresh(feed, fetcher, NOW)
+    assert first.ok and not first.not_modified
+    assert [a.title for a in first.articles] == [
+        "Lakeport ferry returns after winter repairs",
+        "Town library starts lending telescopes",
+    ]
+    assert [a.url for a in first.articles] == [server.url("/news/ferry"), server.url("/news/telescopes")]
+    assert {a.source for a in first.articles} == {"Harbourside Courier"}
+    assert feed.etag and feed.last_success == NOW and feed.last_error is None
+    assert feed.title == "Harbourside Courier: latest"
+
+    second = refresh(feed, fetcher, NOW + timedelta(minutes=30))
+    assert second.not_modified and second.articles == [] and second.failures == []
+    feed_requests = server.requests(path)
+    assert len(feed_requests) == 2
+    assert feed_requests[1].headers["If-None-Match"] == feed.etag
+    assert page_requests(server) == ["/news/ferry", "/news/telescopes"]
+    assert feed.last_checked == NOW + timedelta(minutes=30)
+
+
+def test_if_modified_since_is_sent_when_there_is_no_etag(server: NewsServer, fetcher: Fetcher) -> None:
+    """With only a Last-Modified date remembered, the refresh asks If-Modified-Since."""
+    feed = Feed(server.url("/feeds/rss.xml"))
+    refresh(feed, fetcher, NOW)
+    feed.etag = None
+    assert refresh(feed, fetcher, NOW).not_modified
+    assert server.requests("/feeds/rss.xml")[1].headers["If-Modified-Since"] == feed.last_modified
+
+
+def test_a_changed_entry_is_fetched_again_and_updated_in_place(
+    server: NewsServer, fetcher: Fetcher, kb: store.KnowledgeBase
+) -> None:
+    """An updated story is re-fetched alone, and the pipeline replaces it under the same id."""
+    chunker = ingest.make_chunker(kb, ingest.IngestSettings())
+    feed = Feed(server.url("/feeds/atom.xml"))
+    first = refresh(feed, fetcher, NOW)
+    assert len(ingest.ingest_articles(first.loaded, kb, chunker).added) == 2
+
+    ferry = server.stories["ferry"]
+    server.stories["ferry"] = replace(
+        ferry,
+        updated=datetime(2025, 3, 5, 7, 0, tzinfo=UTC),
+        paragraphs=[*ferry.paragraphs, "On Wednesday the ferry was briefly held in port by fog."],
+    )
+    second = refresh(feed, fetcher, NOW + timedelta(hours=1))
+    assert [a.url for a in second.articles] == [server.url("/news/ferry")]
+    assert second.articles[0].id == first.articles[0].id
+    report = ingest.ingest_articles(second.loaded, kb, chunker)
+    assert report.updated == [first.articles[0].id] and not report.added
+    assert "held in port by fog" in (kb.get_article(first.articles[0].id) or pytest.fail()).body
+    assert len(kb.all_articles()) == 2
+    assert page_requests(server) == ["/news/ferry", "/news/telescopes", "/news/ferry"]
+
+
+def test_a_new_entry_is_added(server: NewsServer, fetcher: Fetcher) -> None:
+    """Only the entry that was not there before is fetched."""
+    feed = Feed(server.url("/feeds/rss.xml"))
+    refresh(feed, fetcher, NOW)
+    server.feeds["/feeds/rss.xml"].entries.insert(0, "bakers")
+    result = refresh(feed, fetcher, NOW)
+    assert [a.title for a in result.articles] == ["Bakers in Tolvern stop night shifts"]
+    assert page_requests(server) == ["/news/ferry", "/news/telescopes", "/news/bakers"]
+    assert len(feed.seen) == 3
+
+
+def test_entry_links_are_canonicalised(server: NewsServer, fetcher: Fetcher) -> None:
+    """A tracking redirect in the feed leads to the article's canonical URL."""
+    server.feeds["/feeds/rss.xml"] = FeedSpec("rss", [Entry("urn:x", "Bridge", "/go/bridge")])
+    (article,) = refreshed(server, fetcher, "/feeds/rss.xml").articles
+    assert article.url == server.url("/news/bridge")
+
+
+def test_failures_are_reported_per_url_and_the_rest_is_done(server: NewsServer, fetcher: Fetcher) -> None:
+    """Each broken entry is one failure; good entries and the summary fallback still come through."""
+    entries: list[str | Entry] = [
+        "ferry",
+        Entry("urn:404", "Gone", "/missing"),
+        Entry("urn:500", "Broken", "/broken"),
+        Entry("urn:slow", "Slow", "/slow"),
+        Entry("urn:pdf", "Report", "/report.pdf"),
+        Entry("urn:empty", "Empty", "/empty"),
+        Entry("urn:huge", "Huge", "/huge"),
+        Entry("urn:dns", "Nowhere", "http://nowhere.test/news/story"),
+        Entry("urn:pilots", "Pilots to work in pairs", "/news/pilots", summary=LONG_SUMMARY),
+        Entry("urn:short", "Short", "/also-missing", summary="Too short to stand in for the page."),
+        "bridge",
+    ]
+    server.feeds["/feeds/rss.xml"] = FeedSpec("rss", entries)
+    feed = Feed(server.url("/feeds/rss.xml"))
+    result = refresh(feed, fetcher, NOW)
+
+    assert [a.title for a in result.articles] == [
+        "Lakeport ferry returns after winter repairs",
+        "Pilots to work in pairs",
+        "Council approves footbridge over the Ash river",
+    ]
+    pilots = result.articles[1]
+    assert pilots.body == LONG_SUMMARY and pilots.source == "Harbourside Courier: latest"
+    assert pilots.url == server.url("/news/pilots") and pilots.published_at == date(2025, 3, 1)
+    reasons = {failure.origin.removeprefix(server.base): failure.reason for failure in result.failures}
+    assert reasons == {
+        "/missing": "HTTP 404 Not Found",
+        "/broken": "HTTP 500 Internal Server Error",
+        "/slow": "timed out waiting for the server (after 0.3 s)",
+        "/report.pdf": "not HTML (content type application/pdf)",
+        "/empty": "no article text found in the page",
+        "/huge": "page over 5 MB",
+        "http://nowhere.test/news/story": "DNS lookup failed for nowhere.test: Name or service not known",
+        "/also-missing": "HTTP 404 Not Found",
+    }
+    assert feed.last_success == NOW and feed.last_error and feed.last_error.startswith("8 entries failed")
+
+    # Failures that may pass (5xx, timeout, DNS) are tried again with a full fetch of the feed;
+    # the others, and the entries that worked, are not.
+    before = len(page_requests(server))
+    again = refresh(feed, fetcher, NOW + timedelta(minutes=30))
+    assert "If-None-Match" not in server.requests("/feeds/rss.xml")[1].headers
+    assert sorted(page_requests(server)[before:]) == ["/broken", "/slow"]
+    assert {f.origin.removeprefix(server.base) for f in again.failures} == {
+        "/broken",
+        "/slow",
+        "http://nowhere.test/news/story",
+    }
+
+
+def test_a_malformed_feed_fails_alone(server: NewsServer, fetcher: Fetcher, tmp_path: Path) -> None:
+    """refresh_all reports a malformed feed, a missing feed and a dead host, and refreshes the others."""
+    feeds = FeedStore(tmp_path / "feeds.json")
+    for path in ("/feeds/broken.xml", "/feeds/missing.xml", "/feeds/rss.xml"):
+        feeds.add(server.url(path))
+    feeds.add("http://nowhere.test/feed.xml")
+    results = refresh_all(feeds, fetcher, NOW)
+
+    broken, missing, good, dead = results
+    (failure,) = broken.failures
+    assert failure.origin == server.url("/feeds/broken.xml")
+    assert failure.reason.startswith("malformed feed: ")
+    assert missing.failures == [
+        FetchFailure(server.url("/feeds/missing.xml"), "HTTP 404 Not Found", status=404)
+    ]
+    assert dead.failures[0].reason.startswith("DNS lookup failed for nowhere.test")
+    assert len(good.articles) == 2 and good.ok
+    assert [f.last_error is None for f in feeds.list()] == [False, False, True, False]
+
+
+def test_refresh_all_can_take_only_due_feeds(server: NewsServer, fetcher: Fetcher, tmp_path: Path) -> None:
+    """With only_due, a feed checked within its interval is left alone."""
+    feeds = FeedStore(tmp_path / "feeds.json")
+    feeds.add(server.url("/feeds/rss.xml"), every="1h")
+    feeds.add(server.url("/feeds/atom.xml"), every="1h")
+    refresh_all(feeds, fetcher, NOW)
+    feeds.add(server.url("/feeds/rdf.xml"), every="1h")
+    results = refresh_all(feeds, fetcher, NOW + timedelta(minutes=10), only_due=True)
+    assert [r.url for r in results] == [server.url("/feeds/rdf.xml")]
+    results = refresh_all(feeds, fetcher, NOW + timedelta(hours=2), only_due=True)
+    assert len(results) == 3 and results[0].not_modified
+
+
+def test_seen_entries_are_bounded(server: NewsServer, fetcher: Fetcher) -> None:
+    """Old entries are forgotten first; the feed's current entries are always kept."""
+    feed = Feed(server.url("/feeds/rss.xml"), seen={f"urn:old:{n}": "x" for n in range(5)})
+    refresh(feed, fetcher, NOW, max_seen=3)
+    assert list(feed.seen) == ["urn:old:4", "urn:harbourside:ferry", "urn:harbourside:telescopes"]
