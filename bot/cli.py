@@ -365,8 +365,7 @@ def bot(app: AppContext) -> None:
         raise click.ClickException("set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot")
     if app.kb.is_empty():
         logger.warning("the store is empty: run `newsdesk ingest PATH` or send the bot files as an admin")
-    state_file = app.store_settings.data_dir / "telegram-state.pickle"
-    telegram.run(app.bot_settings, app.newsdesk, app.ingest_settings, state_file)
+    telegram.run(app.bot_settings, app.newsdesk, app.ingest_settings, app.store_settings.data_dir)
 
 
 def ask_streaming(newsdesk: Newsdesk, question: str, **options: Any) -> Answer:

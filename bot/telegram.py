@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from telegram import BotCommand, LinkPreviewOptions, Message, MessageEntity, Update
@@ -36,8 +38,10 @@ from bot.answer import Turn
 from bot.chain import InvalidQuestionError, Newsdesk
 from bot.config import BotSettings
 from bot.render import LIMIT, escape, pack, render_answer
-from ingest import IngestReport, IngestSettings, ingest_paths
+from ingest import FeedStore, Fetcher, FetchPolicy, IngestReport, IngestSettings, ingest_feeds, ingest_paths
+from ingest.feeds import format_interval
 from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.pipeline import ingest_sources
 from store import EmptyStoreError
 
 logger = logging.getLogger(__name__)
@@ -47,7 +51,9 @@ COMMANDS = [
     BotCommand("help", "How to ask, and the commands"),
     BotCommand("sources", "The newest articles I know"),
     BotCommand("reset", "Forget our conversation (for follow-up questions)"),
-    BotCommand("ingest", "Admins: add articles (attach a file)"),
+    BotCommand("feeds", "The feeds I follow"),
+    BotCommand("ingest", "Admins: add articles (a file, or /ingest URL)"),
+    BotCommand("forget", "Admins: remove an article (/forget ARTICLE_ID)"),
 ]
 HELP = (
     "Ask me a question about the news in plain words, e.g. <i>What is the 2025 delivery target?</i>\n"
@@ -55,14 +61,19 @@ HELP = (
     "/sources — the newest articles I know\n"
     "/reset — forget our conversation; follow-ups like <i>and in 2024?</i> use it\n"
     "/help — this message\n"
-    "/ingest — admins: send an article file (.txt .md .html .json .jsonl) to add it\n\n"
+    "/feeds — the news feeds I follow\n"
+    "/ingest — admins: send an article file (.txt .md .html .json .jsonl) or a link to add it\n"
+    "/forget ARTICLE_ID — admins: remove an article\n\n"
     "In groups, mention me or reply to me."
 )
 EMPTY_STORE = "I have no articles yet. An admin can send me article files to read."
+ADMINS_ONLY = "Sorry, only admins can add or remove articles."
 ERROR_REPLY = "Sorry, something went wrong while answering. Please try again in a moment."
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 TYPING_EVERY = 4.5  # seconds; Telegram shows a chat action for about five
 DRAFT_EVERY = 1.0  # seconds between edits of a streamed draft: Telegram's per-chat edit budget
+FEED_CHECK_EVERY = 60.0  # seconds between checks for feeds whose refresh interval has passed
+LINK = re.compile(r"^\s*(https?://\S+)\s*$", re.IGNORECASE)
 
 
 def _newsdesk(context: ContextTypes.DEFAULT_TYPE) -> Newsdesk:
@@ -166,6 +177,9 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not text:
         await message.reply_text("What would you like to know? Ask me a question about the news.")
         return
+    if link := LINK.match(text):
+        await ingest_links(message, context, [link.group(1)])
+        return
     chat_data = context.chat_data if context.chat_data is not None else {}
     history = [Turn(**turn) for turn in chat_data.get("history", [])]
     loop = asyncio.get_running_loop()
@@ -254,15 +268,90 @@ async def reset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Explain how admins add articles (the file itself goes through `upload`)."""
-    assert update.effective_message
+    """Ingest the pages linked in `/ingest URL...`, or explain how to send files."""
+    message = update.effective_message
+    assert message
     if not _is_admin(update, context):
-        await update.effective_message.reply_text("Sorry, only admins can add articles.")
+        await message.reply_text(ADMINS_ONLY)
         return
-    await update.effective_message.reply_html(
+    urls = [arg for arg in context.args or [] if LINK.match(arg)]
+    if urls:
+        await ingest_links(message, context, urls)
+        return
+    await message.reply_html(
         "Send me an article file (.txt .md .html .json .jsonl) as a document, "
-        "optionally with <code>/ingest</code> as its caption."
+        "or a link: <code>/ingest https://…</code>"
     )
+
+
+async def ingest_links(message: Message, context: ContextTypes.DEFAULT_TYPE, urls: list[str]) -> None:
+    """Fetch and ingest article pages for an admin, replying with the report."""
+    if not _is_admin_user(message.from_user.id if message.from_user else None, context):
+        await message.reply_text(ADMINS_ONLY)
+        return
+    settings: IngestSettings = context.bot_data["ingest_settings"]
+    async with typing(message), context.bot_data["ingest_lock"]:
+        report = await asyncio.to_thread(ingest_sources, urls, _newsdesk(context).kb, settings)
+    await message.reply_html(format_report(report), link_preview_options=NO_PREVIEW)
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Remove articles by id (admins only)."""
+    message = update.effective_message
+    assert message
+    if not _is_admin(update, context):
+        await message.reply_text(ADMINS_ONLY)
+        return
+    if not context.args:
+        await message.reply_html(
+            "Usage: <code>/forget ARTICLE_ID</code> (ids are in <code>newsdesk stats</code>)"
+        )
+        return
+    kb = _newsdesk(context).kb
+    async with context.bot_data["ingest_lock"]:
+        removed = [
+            article_id for article_id in context.args if await asyncio.to_thread(kb.forget, article_id)
+        ]
+    missing = [article_id for article_id in context.args if article_id not in removed]
+    lines = [f"Forgot {escape(a)}." for a in removed] + [f"Not in the store: {escape(a)}." for a in missing]
+    await message.reply_html("\n".join(lines))
+
+
+async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List followed feeds with their last refresh."""
+    assert update.effective_message
+    data_dir: Path | None = context.bot_data.get("data_dir")
+    followed = FeedStore.in_data_dir(data_dir).list() if data_dir else []
+    if not followed:
+        await update.effective_message.reply_text(
+            "I follow no feeds. Operators add them with `newsdesk feeds add URL`."
+        )
+        return
+    lines = ["<b>Feeds</b>"]
+    for feed in followed:
+        when = feed.last_success.strftime("%-d %b %Y %H:%M UTC") if feed.last_success else "never"
+        error = f" — last error: {escape(feed.last_error)}" if feed.last_error else ""
+        every = format_interval(feed.every)
+        lines.append(f"• {escape(feed.title or feed.url)} — every {every}, refreshed {when}{error}")
+    for part in pack(["\n".join(lines)]):
+        await update.effective_message.reply_html(part, link_preview_options=NO_PREVIEW)
+
+
+async def refresh_feeds(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue: refresh the feeds whose interval has passed and ingest what changed."""
+    data_dir: Path | None = context.bot_data.get("data_dir")
+    if data_dir is None or not (store := FeedStore.in_data_dir(data_dir)).due(datetime.now(UTC)):
+        return
+    settings: IngestSettings = context.bot_data["ingest_settings"]
+    kb = _newsdesk(context).kb
+
+    def work() -> IngestReport:
+        with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
+            return ingest_feeds(store, fetcher, kb, settings, datetime.now(UTC), only_due=True)[1]
+
+    async with context.bot_data["ingest_lock"]:
+        report = await asyncio.to_thread(work)
+    logger.info("feeds refreshed: %s", report.summary())
 
 
 async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -270,7 +359,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     assert message and message.document
     if not _is_admin(update, context):
-        await message.reply_text("Sorry, only admins can add articles.")
+        await message.reply_text(ADMINS_ONLY)
         return
     document = message.document
     name = Path(document.file_name or "upload.txt").name
@@ -303,8 +392,11 @@ def format_report(report: IngestReport, folder: str = "") -> str:
 
 
 def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    user = update.effective_user
-    return user is not None and user.id in _settings(context).admins
+    return _is_admin_user(update.effective_user.id if update.effective_user else None, context)
+
+
+def _is_admin_user(user_id: int | None, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    return user_id is not None and user_id in _settings(context).admins
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -316,9 +408,11 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def post_init(application: Application) -> None:
-    """Register the command menu and load the model before the first question."""
+    """Register the command menu, load the model, and follow feeds when there are any."""
     await application.bot.set_my_commands(COMMANDS)
     await asyncio.to_thread(application.bot_data["newsdesk"].warm_up)
+    if application.job_queue is not None and application.bot_data.get("data_dir") is not None:
+        application.job_queue.run_repeating(refresh_feeds, interval=FEED_CHECK_EVERY, first=5.0)
 
 
 def build_application(
@@ -326,11 +420,13 @@ def build_application(
     newsdesk: Newsdesk,
     ingest_settings: IngestSettings | None = None,
     state_file: Path | None = None,
+    data_dir: Path | None = None,
 ) -> Application:
     """The bot: handlers, error handler, rate limiter and shared objects in bot_data.
 
     With `state_file`, chat histories survive a restart (PTB's PicklePersistence; bot_data,
-    which holds live objects, is not persisted).
+    which holds live objects, is not persisted). With `data_dir`, the feeds registered there
+    are refreshed on their schedule by the JobQueue.
     """
     if settings.telegram_bot_token is None:
         raise ValueError("set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot")
@@ -360,12 +456,15 @@ def build_application(
         settings=settings,
         ingest_settings=ingest_settings or IngestSettings(),
         ingest_lock=asyncio.Lock(),
+        data_dir=data_dir,
     )
     application.add_handler(TypeHandler(Update, gatekeeper), group=-1)
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("sources", sources))
     application.add_handler(CommandHandler("reset", reset))
+    application.add_handler(CommandHandler("feeds", feeds))
+    application.add_handler(CommandHandler("forget", forget))
     application.add_handler(CommandHandler("ingest", ingest_command))
     application.add_handler(MessageHandler(filters.Document.ALL, upload))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, question))
@@ -377,10 +476,11 @@ def run(
     settings: BotSettings,
     newsdesk: Newsdesk,
     ingest_settings: IngestSettings | None = None,
-    state_file: Path | None = None,
+    data_dir: Path | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM: long polling, or a webhook when NEWSDESK_WEBHOOK_URL is set."""
-    application = build_application(settings, newsdesk, ingest_settings, state_file)
+    state_file = data_dir / "telegram-state.pickle" if data_dir else None
+    application = build_application(settings, newsdesk, ingest_settings, state_file, data_dir)
     if settings.webhook_url:
         secret = (
             settings.webhook_secret.get_secret_value()
