@@ -2,10 +2,15 @@
 
 Candidates come from two searches of the same store: dense (cosine over MiniLM vectors) and
 lexical (BM25 over FTS5), both limited to articles published on or before the "as of" date.
-They are fused with reciprocal rank fusion, which needs no score calibration between the two;
-chunks published inside a time window the question names ("this week", "in March 2024") and,
-when the question asks for the latest news, recent chunks get a multiplicative lift; then at
-most `per_article` chunks of one article are kept, so one long article cannot take every slot.
+A third ranking orders the union of both by its best single sentence (the sentence vectors
+stored at ingest), which favours the chunk that states the asked fact over one that is merely
+about the topic. The three are fused with reciprocal rank fusion, which needs no score
+calibration between them. Then multiplicative lifts apply: a news question, unless it names
+another time, is about the news around its "as of" date (a prior decaying over `prior_days`);
+chunks published inside a window the question names ("this week", "in March 2024") are lifted
+more; and a question asking for the latest news lifts recent chunks again. Finally at most
+`per_article` chunks of one article are kept, so one long article cannot take every slot.
+Defaults were chosen with benchmarks/tune.py (docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import math
 from datetime import date
 from typing import Any, cast
 
+import numpy as np
 from chromadb.api.types import Where
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -41,6 +47,9 @@ class NewsRetriever(BaseRetriever):
     candidates: int = 40
     rrf_k: int = 60
     lexical_weight: float = 1.0
+    sentence_weight: float = 1.0
+    prior_boost: float = 1.0
+    prior_days: float = 30.0
     per_article: int = 2
     window_boost: float = 1.0
     soft_window_boost: float = 0.3
@@ -72,7 +81,11 @@ class NewsRetriever(BaseRetriever):
         """Reciprocal rank fusion of both lists, with the time lifts, best first."""
         scores: dict[str, float] = {}
         hits: dict[str, ScoredChunk] = {}
-        for weight, ranked in ((1.0, dense), (self.lexical_weight, lexical)):
+        pool = {hit.chunk.id: hit for hit in [*lexical, *dense]}
+        query = self.kb.embeddings.query_vector(question)
+        by_sentence = sorted(pool.values(), key=lambda hit: _best_sentence(hit, query), reverse=True)
+        lists = ((1.0, dense), (self.lexical_weight, lexical), (self.sentence_weight, by_sentence))
+        for weight, ranked in lists:
             for rank, hit in enumerate(ranked):
                 scores[hit.chunk.id] = scores.get(hit.chunk.id, 0.0) + weight / (self.rrf_k + rank + 1)
                 if hit.chunk.id not in hits or ranked is dense:
@@ -82,6 +95,8 @@ class NewsRetriever(BaseRetriever):
         for chunk_id, hit in hits.items():
             published = hit.chunk.published_at
             lift = 1.0
+            if self.prior_boost and published is not None:
+                lift += self.prior_boost * math.exp(-(as_of - published).days / self.prior_days)
             if window is not None and published in window:
                 lift += self.window_boost if window.strong else self.soft_window_boost
             if recent and published is not None:
@@ -101,6 +116,13 @@ class NewsRetriever(BaseRetriever):
                 if len(kept) == k:
                     break
         return kept
+
+
+def _best_sentence(hit: ScoredChunk, query: np.ndarray) -> float:
+    """The similarity of the chunk's sentence closest to the question (its own, without vectors)."""
+    if hit.sentence_vectors is None or not len(hit.sentence_vectors):
+        return hit.score
+    return float(np.max(hit.sentence_vectors @ query))
 
 
 def _document(hit: ScoredChunk, fused: float) -> Document:
