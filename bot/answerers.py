@@ -98,6 +98,7 @@ class Candidate:
     semantic: float
     lexical: float
     score: float
+    evidence: float
 
     @property
     def article_id(self) -> str:
@@ -114,18 +115,24 @@ class Candidate:
 class ExtractiveAnswerer:
     """Quotes the one to three sentences of the retrieved chunks that best answer the question.
 
-    A sentence's score mixes its similarity to the question (a vector computed at ingest from
-    the sentence in context, see `encode_passages`), the IDF-weighted share of the question's
-    content words it contains, and the retrieval score of its chunk. Below `min_evidence` the
-    answer is "not found" with the closest articles as leads. Every quoted sentence is text of
-    the cited article, verbatim.
+    Each sentence gets two scores. Its *rank score* mixes its similarity to the question (a
+    vector computed at ingest from the sentence in context, see `encode_passages`), the
+    IDF-weighted share of the question's content words it contains, and its chunk's standing in
+    retrieval (fused score relative to the best chunk, which carries the date prior and the
+    keyword match). Its *evidence* is 0.6 similarity + 0.4 word share: how strongly the text
+    itself answers, whatever retrieval thought. When the strongest evidence is below
+    `min_evidence` the answer is "not found" with the closest articles as leads. Runners-up
+    within `companion_margin` of the best rank score join it, up to `max_sentences`. Weights,
+    margin and threshold were measured on the dev set (benchmarks/tune.py, docs/evaluation.md).
+    Every quoted sentence is text of the cited article, verbatim.
     """
 
     embeddings: SentenceTransformerEmbeddings
-    min_evidence: float = 0.45
+    min_evidence: float = 0.37
     max_sentences: int = 3
-    companion_margin: float = 0.06
-    weights: tuple[float, float, float] = (0.5, 0.3, 0.2)
+    companion_margin: float = 0.1
+    weights: tuple[float, float, float] = (0.5, 0.2, 0.3)
+    evidence_weights: tuple[float, float] = (0.6, 0.4)
     name: str = "extractive"
 
     @classmethod
@@ -138,7 +145,7 @@ class ExtractiveAnswerer:
     def answer(self, question: str, documents: Sequence[Document], *, as_of: date | None = None) -> Answer:
         """The best sentences with citations, or NOT_FOUND with leads."""
         candidates = self.rank(question, documents)
-        if not candidates or candidates[0].score < self.min_evidence:
+        if not candidates or max(c.evidence for c in candidates) < self.min_evidence:
             return Answer(NOT_FOUND, found=False, leads=leads(documents), answerer=self.name, as_of=as_of)
         answer = compose(self.select(candidates), answerer=self.name, as_of=as_of)
         return with_source_date(answer, question)
@@ -165,15 +172,23 @@ class ExtractiveAnswerer:
         idf = _idf(question_terms, list(sentence_terms.values()))
         total = sum(idf.values()) or 1.0
         w_semantic, w_lexical, w_retrieval = self.weights
+        e_semantic, e_lexical = self.evidence_weights
+        best_fused = max((float(d.metadata.get("fused", 0.0)) for d in documents), default=0.0)
         candidates = []
         for key, (text, document, rank, index, vector) in sentences.items():
-            retrieval = float(document.metadata.get("score", 0.0))
-            semantic = float(vector @ query) if vector is not None else retrieval
+            similarity = float(document.metadata.get("score", 0.0))
+            # standing in retrieval: relative fused score when the retriever fused, else similarity
+            fused = float(document.metadata.get("fused", 0.0))
+            retrieval = fused / best_fused if best_fused > 0 else similarity
+            semantic = float(vector @ query) if vector is not None else similarity
             lexical = sum(idf[t] for t in question_terms & sentence_terms[key]) / total
             score = (
                 w_semantic * semantic + w_lexical * lexical + w_retrieval * retrieval - _brevity_penalty(text)
             )
-            candidates.append(Candidate(text, document, rank, index, vector, semantic, lexical, score))
+            evidence = e_semantic * semantic + e_lexical * lexical
+            candidates.append(
+                Candidate(text, document, rank, index, vector, semantic, lexical, score, evidence)
+            )
         candidates.sort(key=lambda c: c.score, reverse=True)
         return candidates
 

@@ -16,7 +16,7 @@ class BotSettings(BaseSettings):
     answerer: str = Field("extractive", description="Which answerer writes answers: `extractive` or `llm`.")
     top_k: int = Field(8, ge=1, le=50, description="Chunks retrieved per question.")
     min_evidence: float = Field(
-        0.45, description="Abstain when the best sentence scores below this (see docs/evaluation.md)."
+        0.37, description="Abstain when the strongest sentence evidence is below this (docs/evaluation.md)."
     )
     max_sentences: int = Field(3, ge=1, le=5, description="Most sentences an extractive answer quotes.")
     llm_base_url: str | None = Field(
