@@ -33,5 +33,27 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
+# Not part of `make test`: scores the bot on the development set in $(SHARED)/eval (see docs/evaluation.md).
+# The corpus store is built once under data/eval/ and reused by later runs.
+eval: install
+	@if [ -f $(SHARED)/eval/dev.jsonl ] && [ -f $(SHARED)/eval/dev_corpus.jsonl ]; then \
+		$(BIN)/newsdesk eval $(SHARED)/eval/dev.jsonl --corpus $(SHARED)/eval/dev_corpus.jsonl; \
+	else \
+		echo "skipped: $(SHARED)/eval is absent (the development set lives outside the repo)"; \
+	fi
+
+BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	rm -f $(VENV)/.bench-installed-*
+	touch $@
+
+# Each benchmark prints its ratios from one run and skips cleanly when $(SHARED)/eval is absent.
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/query.py
+	$(BIN)/python benchmarks/baseline.py
+
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -35,7 +35,7 @@ STRICT_KINDS = frozenset({"gold_passage", "gold_article"})
 RECALL_DEPTHS = (1, 5, 10)
 MRR_DEPTH = 10
 RETRIEVAL_K = 30
-"""Chunks fetched for the retrieval metrics: enough to rank about ten distinct articles."""
+"""Chunks fetched for the retrieval metrics: more than ten distinct articles, as an answer's k may not be."""
 
 Progress = Callable[[int, int], None]
 """Called as `on_progress(done, total)` after each question."""
@@ -240,6 +240,8 @@ class QuestionResult:
     cited: tuple[str, ...]
     latency_ms: float
     """Wall-clock time of `Newsdesk.ask` alone."""
+    read: tuple[str, ...] = ()
+    """Distinct article ids of the chunks the answer was written from (`Answer.retrieved`)."""
 
     def rank(self, *, strict: bool) -> int | None:
         """Rank of the first evidence article among the retrieved ones, or None."""
@@ -271,6 +273,7 @@ class QuestionResult:
             "evidence_ids": [e.doc_id for e in question.evidence],
             "strict_evidence_ids": sorted(question.evidence_ids(strict=True)),
             "retrieved": list(self.retrieved),
+            "read": list(self.read),
             "strict_rank": self.rank(strict=True),
             "lenient_rank": self.rank(strict=False),
             "answer": self.answer_text,
@@ -351,26 +354,25 @@ def compute_metrics(results: Sequence[QuestionResult]) -> EvalMetrics:
 
 @dataclass(frozen=True)
 class CorpusStore:
-    """The store an evaluation corpus was ingested into, and what bringing it up to date cost."""
+    """The store an evaluation corpus was ingested into, and what preparing it cost in this run."""
 
     corpus: Path
     key: str
     location: str
     articles: int
-    ingested: int
-    """Articles added or updated by this run (0 when the store was reused as it was)."""
-    chunks_written: int
-    seconds: float
-
-    @property
-    def reused(self) -> bool:
-        """Whether the store already held the whole corpus, so nothing was embedded."""
-        return self.ingested == 0 and self.chunks_written == 0
+    """Articles the store holds."""
+    duplicates: int
+    """Articles of the corpus not stored because a near-identical story is (see `ingest.dedupe`)."""
+    reused: bool
+    """Whether an earlier run had built the store, so this one loaded and embedded nothing."""
+    chunks_written: int = 0
+    seconds: float = 0.0
 
     def summary(self) -> str:
         """One line: the corpus, its size, and whether the store was reused."""
         state = "store reused, nothing embedded" if self.reused else f"{self.chunks_written} chunks embedded"
-        return f"corpus {self.corpus}: {self.articles} articles ({state}) in {self.location}"
+        dropped = f", {self.duplicates} near-duplicates left out" if self.duplicates else ""
+        return f"corpus {self.corpus}: {self.articles} articles{dropped} ({state}) in {self.location}"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -379,9 +381,9 @@ class CorpusStore:
             "key": self.key,
             "location": self.location,
             "articles": self.articles,
-            "ingested": self.ingested,
-            "chunks_written": self.chunks_written,
+            "duplicates": self.duplicates,
             "reused": self.reused,
+            "chunks_written": self.chunks_written,
             "seconds": round(self.seconds, 2),
         }
 
@@ -420,9 +422,18 @@ def open_corpus_store(
     embeddings: SentenceTransformerEmbeddings | None = None,
     on_progress: Progress | None = None,
 ) -> tuple[KnowledgeBase, CorpusStore]:
-    """The corpus's own store, brought up to date: a store kept from an earlier run embeds nothing."""
+    """The corpus's own store: built by the first run, then reused as it is, loading and embedding nothing.
+
+    A completed build leaves `complete.json` beside the store. Without it (first run, or a build
+    that was interrupted) the corpus is ingested, which skips the articles already stored.
+    """
     settings, key = corpus_store_settings(corpus, store_settings, ingest_settings)
     kb = open_knowledge_base(settings, embeddings)
+    location = settings.chroma_url or str(settings.chroma_path)
+    marker = settings.data_dir / "complete.json"
+    if marker.is_file():
+        built = json.loads(marker.read_text(encoding="utf-8"))
+        return kb, CorpusStore(corpus, key, location, built["articles"], built["duplicates"], reused=True)
     report = ingest_paths([corpus], kb, ingest_settings, on_progress=on_progress)
     if report.failed:
         first = report.failed[0]
@@ -432,12 +443,15 @@ def open_corpus_store(
     store = CorpusStore(
         corpus=corpus,
         key=key,
-        location=settings.chroma_url or str(settings.chroma_path),
+        location=location,
         articles=len(report.added) + len(report.updated) + len(report.unchanged),
-        ingested=len(report.added) + len(report.updated),
+        duplicates=len(report.duplicates),
+        reused=False,
         chunks_written=report.chunks_written,
         seconds=report.seconds,
     )
+    built = {"corpus": str(corpus.resolve()), "articles": store.articles, "duplicates": store.duplicates}
+    marker.write_text(json.dumps(built) + "\n", encoding="utf-8")
     return kb, store
 
 
@@ -537,6 +551,7 @@ def ask_question(
         found=answer.found,
         cited=tuple(dict.fromkeys(c.article_id for c in answer.citations)),
         latency_ms=latency_ms,
+        read=answer.retrieved,
     )
 
 

@@ -95,7 +95,7 @@ class NewsRetriever(BaseRetriever):
         for chunk_id, hit in hits.items():
             published = hit.chunk.published_at
             lift = 1.0
-            if self.prior_boost and published is not None:
+            if self.prior_boost and published is not None and window is None:  # a named time wins
                 lift += self.prior_boost * math.exp(-(as_of - published).days / self.prior_days)
             if window is not None and published in window:
                 lift += self.window_boost if window.strong else self.soft_window_boost

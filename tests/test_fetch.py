@@ -242,7 +242,6 @@ def test_variants_and_tracking_parameters_are_stored_once(
     assert [record.url for record in kb.all_articles()] == [server.url("/news/ferry")]
 
 
-@pytest.mark.xfail(strict=False, reason="near-duplicate rule lands in ingest/pipeline.py")
 def test_a_near_identical_wire_copy_is_stored_once(
     server: NewsServer, make_fetcher: MakeFetcher, kb: store.KnowledgeBase
 ) -> None:
@@ -335,8 +334,6 @@ def test_allow_private_is_read_from_the_environment(monkeypatch: pytest.MonkeyPa
     """NEWSDESK_ALLOW_PRIVATE_URLS=1 reaches the policy through the settings."""
     monkeypatch.setenv("NEWSDESK_ALLOW_PRIVATE_URLS", "1")
     settings = ingest.IngestSettings()
-    if not hasattr(settings, "allow_private_urls"):
-        pytest.xfail("fetch settings land in ingest/config.py")
     assert FetchPolicy.from_settings(settings).allow_private
 
 

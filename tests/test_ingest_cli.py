@@ -107,7 +107,7 @@ def test_forget_unknown_id_is_a_one_line_error(run_cli: RunCli) -> None:
     [
         (["--help"], ["ingest", "stats", "forget", "--data-dir", "--chroma-url"]),
         (["-h"], ["ingest", "stats", "forget"]),
-        (["ingest", "--help"], ["PATHS", "--samples", "--json"]),
+        (["ingest", "--help"], ["SOURCES", "--samples", "--json"]),
         (["forget", "--help"], ["ARTICLE_IDS"]),
         (["stats", "--help"], ["--recent"]),
     ],

@@ -1,0 +1,352 @@
+"""Baseline benchmark: newsdesk beside the stock LangChain RAG recipe, same corpus, questions and model.
+
+The recipe: RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200) over each article body,
+HuggingFaceEmbeddings of the same all-MiniLM-L6-v2, a langchain_chroma.Chroma store, and
+`similarity_search(question, k=10)` whose top chunk stands as the answer.
+
+Run from the repo root: `.venv/bin/python benchmarks/baseline.py [--questions PATH] [--corpus PATH]
+[--limit N] [--ingest-articles N] [--data-dir DIR] [--json]` (needs `pip install -e '.[bench]'`).
+Both full-corpus stores are cached under `<data_dir>/eval/`; ingest throughput is measured in every
+run on the first N articles, into fresh temporary stores for both. See docs/evaluation.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+# benchmarks/ingest.py shares its name with the `ingest` package: drop this folder from the import
+# path, or `import ingest` (here and inside newsdesk) would import that script instead.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+
+from langchain_core.documents import Document  # noqa: E402
+
+from bot.chain import Newsdesk  # noqa: E402
+from bot.config import BotSettings  # noqa: E402
+from bot.evaluation import (  # noqa: E402
+    RETRIEVAL_K,
+    EvalMetrics,
+    EvalQuestion,
+    QuestionResult,
+    ask_question,
+    compute_metrics,
+    load_questions,
+    open_corpus_store,
+)
+from ingest import IngestSettings, ingest_paths  # noqa: E402
+from store import StoreSettings, open_knowledge_base  # noqa: E402
+from store.embeddings import bundled_model_path  # noqa: E402
+
+if TYPE_CHECKING:  # the LangChain partner packages are imported where they are used
+    from langchain_chroma import Chroma
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+T = TypeVar("T")
+
+SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+CHUNK_SIZE, CHUNK_OVERLAP, TOP_K = 1000, 200, 10
+COLLECTION = "baseline"
+
+
+@dataclass(frozen=True)
+class Side:
+    """One system's numbers."""
+
+    strict_recall_5: float | None
+    strict_mrr_10: float | None
+    answer_accuracy: float | None
+    citation_precision: float | None
+    abstention: float | None
+    query_p50_ms: float | None
+    query_p95_ms: float | None
+    ingest_articles_per_s: float
+    ingest_chunks_per_s: float
+    ingest_chunks: int
+
+
+@dataclass(frozen=True)
+class Result:
+    """The numbers of one benchmark run."""
+
+    command: str
+    date: str
+    cpus: int
+    corpus: str
+    questions: int
+    ingest_articles: int
+    newsdesk: Side
+    baseline: Side
+    ingest_ratio: float
+    """newsdesk articles/s over baseline articles/s (the same articles, fresh stores)."""
+    query_p95_ratio: float | None
+    """newsdesk `ask` p95 over baseline `similarity_search(k=10)` p95."""
+
+
+def timed(work: Callable[[], T]) -> tuple[T, float]:
+    """The result of `work()` and the wall-clock seconds it took."""
+    started = time.perf_counter()
+    result = work()
+    return result, time.perf_counter() - started
+
+
+def read_records(corpus: Path, limit: int | None = None) -> list[dict[str, Any]]:
+    """The corpus's JSON records (the first `limit` of them)."""
+    records: list[dict[str, Any]] = []
+    with corpus.open(encoding="utf-8") as lines:
+        for line in lines:
+            if limit is not None and len(records) >= limit:
+                break
+            if line.strip():
+                records.append(json.loads(line))
+    return records
+
+
+def split(records: list[dict[str, Any]]) -> list[Document]:
+    """The recipe's chunks: each body split by RecursiveCharacterTextSplitter(1000, 200)."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP)
+    documents = [Document(page_content=r["body"], metadata={"article_id": str(r["id"])}) for r in records]
+    return splitter.split_documents(documents)
+
+
+def embeddings() -> HuggingFaceEmbeddings:
+    """The bundled all-MiniLM-L6-v2, loaded the stock LangChain way, offline."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from langchain_huggingface import HuggingFaceEmbeddings
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+    return HuggingFaceEmbeddings(model_name=str(bundled_model_path()))
+
+
+def build_baseline(records: list[dict[str, Any]], embedder: HuggingFaceEmbeddings, folder: Path) -> Chroma:
+    """The recipe's store: split, embed, write (Chroma.from_documents batches to the client's limit)."""
+    from langchain_chroma import Chroma
+
+    return Chroma.from_documents(
+        split(records), embedder, collection_name=COLLECTION, persist_directory=str(folder)
+    )
+
+
+def cached_baseline(corpus: Path, embedder: HuggingFaceEmbeddings, data_dir: Path) -> Chroma:
+    """The recipe's store of the whole corpus under `<data_dir>/eval/baseline-<key>`, built when missing."""
+    from langchain_chroma import Chroma
+
+    stat = corpus.stat()
+    parts = (str(corpus.resolve()), str(stat.st_size), str(stat.st_mtime_ns), str(bundled_model_path()))
+    key = hashlib.sha256("\x00".join([*parts, f"{CHUNK_SIZE}/{CHUNK_OVERLAP}"]).encode()).hexdigest()[:16]
+    folder = data_dir / "eval" / f"baseline-{key}"
+    complete = folder / "complete"
+    if complete.exists():
+        return Chroma(collection_name=COLLECTION, embedding_function=embedder, persist_directory=str(folder))
+    shutil.rmtree(folder, ignore_errors=True)  # a build that was interrupted
+    print(f"building the baseline store in {folder} (once)…", file=sys.stderr)
+    store = build_baseline(read_records(corpus), embedder, folder)
+    complete.write_text("built\n", encoding="utf-8")
+    return store
+
+
+def ingest_throughput(
+    corpus: Path, articles: int, embedder: HuggingFaceEmbeddings, scratch: Path
+) -> tuple[int, tuple[float, int], tuple[float, int]]:
+    """Articles, and (seconds, chunks) of newsdesk's ingest and of the recipe's on them, fresh stores."""
+    records = read_records(corpus, articles)
+    subset = scratch / "subset.jsonl"
+    subset.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    kb = open_knowledge_base(StoreSettings(data_dir=scratch / "newsdesk", chroma_url=None))
+    kb.embeddings.encode(["warm up"] * 8)  # neither timing pays for loading its model
+    embedder.embed_documents(["warm up"] * 8)
+    report, newsdesk_s = timed(lambda: ingest_paths([subset], kb, IngestSettings()))
+    store, baseline_s = timed(lambda: build_baseline(records, embedder, scratch / "baseline"))
+    return len(records), (newsdesk_s, report.chunks_written), (baseline_s, store._collection.count())
+
+
+def ask_baseline(store: Chroma, question: EvalQuestion) -> QuestionResult:
+    """The recipe's answer (its top chunk, timed) and its article ranking at newsdesk's retrieval depth.
+
+    The search runs as a stock LCEL chain runs it, `{"context": retriever, "question": passthrough}`,
+    so in a fresh worker thread, exactly like newsdesk's retrieval step.
+    """
+    from langchain_core.runnables import RunnableParallel, RunnablePassthrough
+
+    text = " ".join(question.question.split())
+    recipe = RunnableParallel(
+        context=store.as_retriever(search_kwargs={"k": TOP_K}), question=RunnablePassthrough()
+    )
+    ranker = RunnableParallel(context=store.as_retriever(search_kwargs={"k": RETRIEVAL_K}))
+    result, seconds = timed(lambda: recipe.invoke(text))
+    documents: list[Document] = result["context"]
+    ranking: list[Document] = ranker.invoke(text)["context"]
+    top = documents[0] if documents else None
+    return QuestionResult(
+        question=question,
+        retrieved=tuple(dict.fromkeys(str(d.metadata["article_id"]) for d in ranking)),
+        answer_text=top.page_content if top else "",
+        found=top is not None,
+        cited=(str(top.metadata["article_id"]),) if top else (),
+        latency_ms=seconds * 1000,
+    )
+
+
+def side(metrics: EvalMetrics, ingest_s: float, ingest_articles: int, chunks: int) -> Side:
+    """The numbers of one system."""
+    return Side(
+        strict_recall_5=metrics.strict.recall_5,
+        strict_mrr_10=metrics.strict.mrr_10,
+        answer_accuracy=metrics.answer_accuracy,
+        citation_precision=metrics.citation_precision,
+        abstention=metrics.abstention,
+        query_p50_ms=metrics.latency_p50_ms,
+        query_p95_ms=metrics.latency_p95_ms,
+        ingest_articles_per_s=ingest_articles / ingest_s,
+        ingest_chunks_per_s=chunks / ingest_s,
+        ingest_chunks=chunks,
+    )
+
+
+def run(args: argparse.Namespace) -> Result:
+    """Both systems on the same questions (interleaved), and both ingests on the same articles."""
+    settings = StoreSettings()
+    if args.data_dir:
+        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    embedder = embeddings()
+    # Ingest first: model calls on the main thread slow down once short-lived threads (as LCEL
+    # starts for every question) have run the model, and both ingests run on the main thread.
+    with tempfile.TemporaryDirectory(prefix="newsdesk-baseline-", ignore_cleanup_errors=True) as scratch:
+        articles, (ours_s, ours_chunks), (theirs_s, theirs_chunks) = ingest_throughput(
+            args.corpus, args.ingest_articles, embedder, Path(scratch)
+        )
+    kb, _ = open_corpus_store(args.corpus, settings, IngestSettings())
+    newsdesk = Newsdesk(kb, BotSettings())
+    baseline = cached_baseline(args.corpus, embedder, settings.data_dir)
+    questions = load_questions(args.questions, limit=args.limit)
+    newsdesk.warm_up()
+    baseline.similarity_search("warm up", k=TOP_K)
+    ours: list[QuestionResult] = []
+    theirs: list[QuestionResult] = []
+    for question in questions:  # interleaved, so noise on this machine hits both alike
+        ours.append(ask_question(newsdesk, question))
+        theirs.append(ask_baseline(baseline, question))
+    mine = side(compute_metrics(ours), ours_s, articles, ours_chunks)
+    stock = side(compute_metrics(theirs), theirs_s, articles, theirs_chunks)
+    p95s = (mine.query_p95_ms, stock.query_p95_ms)
+    return Result(
+        command=shlex.join([sys.executable, *sys.argv]),
+        date=datetime.now().astimezone().isoformat(timespec="seconds"),
+        cpus=os.cpu_count() or 0,
+        corpus=str(args.corpus),
+        questions=len(questions),
+        ingest_articles=articles,
+        newsdesk=mine,
+        baseline=stock,
+        ingest_ratio=mine.ingest_articles_per_s / stock.ingest_articles_per_s,
+        query_p95_ratio=p95s[0] / p95s[1] if p95s[0] and p95s[1] else None,
+    )
+
+
+def table(r: Result) -> str:
+    """The two systems side by side, as a compact plain-text table."""
+
+    def num(value: float | None, form: str = ".3f") -> str:
+        return "-" if value is None else format(value, form)
+
+    def ratio(a: float | None, b: float | None) -> str:
+        return f"{a / b:.2f}x" if a is not None and b else "-"
+
+    ours, stock = r.newsdesk, r.baseline
+    rows = [
+        ("recall@5 (strict)", num(ours.strict_recall_5), num(stock.strict_recall_5), ""),
+        ("MRR@10 (strict)", num(ours.strict_mrr_10), num(stock.strict_mrr_10), ""),
+        ("answer accuracy", num(ours.answer_accuracy), num(stock.answer_accuracy), ""),
+        ("citation precision", num(ours.citation_precision), num(stock.citation_precision), ""),
+        ("abstention (null qs)", num(ours.abstention), num(stock.abstention), ""),
+        (
+            "ingest articles/s",
+            num(ours.ingest_articles_per_s, ".2f"),
+            num(stock.ingest_articles_per_s, ".2f"),
+            f"{r.ingest_ratio:.2f}x",
+        ),
+        (
+            "ingest chunks/s",
+            num(ours.ingest_chunks_per_s, ".1f"),
+            num(stock.ingest_chunks_per_s, ".1f"),
+            f"({ours.ingest_chunks} vs {stock.ingest_chunks} chunks)",
+        ),
+        ("query p50 ms", num(ours.query_p50_ms, ".1f"), num(stock.query_p50_ms, ".1f"), ""),
+        (
+            "query p95 ms",
+            num(ours.query_p95_ms, ".1f"),
+            num(stock.query_p95_ms, ".1f"),
+            ratio(ours.query_p95_ms, stock.query_p95_ms),
+        ),
+    ]
+    lines = [
+        f"command: {r.command}",
+        f"date: {r.date}  cpus: {r.cpus}  corpus: {r.corpus}",
+        f"questions: {r.questions}; ingest measured on the first {r.ingest_articles} articles, fresh stores",
+        f"{'':<22}{'newsdesk':>10}{'baseline':>10}   newsdesk / baseline",
+    ]
+    lines += [f"{name:<22}{a:>10}{b:>10}   {note}".rstrip() for name, a, b, note in rows]
+    return "\n".join(lines)
+
+
+def positive(text: str) -> int:
+    """An integer of at least 1, for --limit and --ingest-articles."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def parse_args() -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--questions", type=Path, default=SHARED_EVAL / "dev.jsonl", help="Questions (JSONL)."
+    )
+    parser.add_argument(
+        "--corpus", type=Path, default=SHARED_EVAL / "dev_corpus.jsonl", help="Corpus (JSONL)."
+    )
+    parser.add_argument("--limit", type=positive, metavar="N", help="Only the first N questions.")
+    parser.add_argument(
+        "--ingest-articles",
+        type=positive,
+        default=100,
+        metavar="N",
+        help="Articles for the ingest timing (100).",
+    )
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="Data dir [NEWSDESK_DATA_DIR, ./data].")
+    parser.add_argument("--json", action="store_true", help="Print the numbers as JSON.")
+    return parser.parse_args()
+
+
+def main() -> int:
+    """Run the benchmark once and print its numbers."""
+    args = parse_args()
+    missing = [path for path in (args.corpus, args.questions) if not path.is_file()]
+    if missing:
+        message = f"skipped: {missing[0]} not found"
+        print(json.dumps({"skipped": message}) if args.json else message)
+        return 0
+    result = run(args)
+    print(json.dumps(asdict(result), indent=2) if args.json else table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

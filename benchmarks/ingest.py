@@ -1,0 +1,196 @@
+"""Ingest benchmark: the full pipeline against the bare embedding model, re-ingest cost and peak memory.
+
+Run from the repo root: `.venv/bin/python benchmarks/ingest.py [--corpus PATH] [--limit N] [--data-dir DIR]
+[--json]`. See benchmarks/README.md for what each number means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from typing import TypeVar
+
+# This script shares its name with the `ingest` package: drop its own folder from the import path,
+# or `import ingest` would import this file instead of the package (installed editable in .venv).
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+
+from ingest import IngestSettings, ingest_paths, load_paths, make_chunker  # noqa: E402
+from store import Article, KnowledgeBase, StoreSettings, open_knowledge_base  # noqa: E402
+
+T = TypeVar("T")
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev_corpus.jsonl"
+RATIO_A_TARGET = 0.85  # pipeline chunks/s over bare encode chunks/s: at least this
+RATIO_B_TARGET = 0.03  # unchanged re-ingest time over first ingest time: at most this
+
+
+@dataclass(frozen=True)
+class Result:
+    """The numbers of one benchmark run."""
+
+    command: str
+    date: str
+    cpus: int
+    load_at_start: float
+    corpus: str
+    articles: int
+    chunks: int
+    pipeline_s: float
+    pipeline_chunks_per_s: float
+    pipeline_cpu_s: float
+    encode_s: float
+    encode_chunks_per_s: float
+    encode_cpu_s: float
+    ratio_a: float
+    ratio_a_pass: bool
+    ratio_a_cpu: float
+    """Ratio A by CPU seconds instead of wall time: steadier when other work shares the machine."""
+    duplicates: int
+    """Near-duplicate articles the first ingest embedded but did not store."""
+    reingest_s: float
+    reingest_chunks: int
+    ratio_b: float
+    ratio_b_pass: bool
+    peak_rss_mib: float
+
+
+def timed(work: Callable[[], T]) -> tuple[T, float, float]:
+    """The result of `work()`, the wall-clock seconds it took and the CPU seconds of all our threads."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    return work(), time.perf_counter() - wall, time.process_time() - cpu
+
+
+def first_records(corpus: Path, limit: int, folder: Path) -> Path:
+    """A JSONL file in `folder` holding the first `limit` non-blank lines of `corpus`."""
+    out = folder / f"first-{limit}.jsonl"
+    with corpus.open(encoding="utf-8") as source:
+        out.write_text("".join(islice((line for line in source if line.strip()), limit)), encoding="utf-8")
+    return out
+
+
+def chunk_texts(corpus: Path, kb: KnowledgeBase, settings: IngestSettings) -> tuple[int, list[str]]:
+    """Unique articles in the corpus and the texts the pipeline embeds for them, via its own chunker."""
+    articles: dict[str, Article] = {}
+    for item in load_paths([corpus], max_bytes=int(settings.max_file_mb * 1_000_000)):
+        if isinstance(item, Article):
+            articles[item.id] = item  # a later copy of an article replaces it, as in `ingest_articles`
+    chunk_lists = make_chunker(kb, settings).split_many(list(articles.values()))
+    return len(articles), [chunk.embedding_text for chunks in chunk_lists for chunk in chunks]
+
+
+def run(corpus: Path, data_dir: Path) -> Result:
+    """Bare encode, then the first ingest into a fresh store, then an unchanged re-ingest."""
+    load_at_start = os.getloadavg()[0]  # other work on the machine skews every timing below
+    settings = IngestSettings()
+    kb = open_knowledge_base(StoreSettings(data_dir=data_dir, chroma_url=None))
+    articles, texts = chunk_texts(corpus, kb, settings)
+    if not texts:
+        raise SystemExit(f"no articles to ingest in {corpus}")
+    kb.embeddings.encode(texts[: kb.embeddings.batch_size])  # warm-up: neither timing pays the first pass
+    # Bare first, pipeline second: any drift in CPU speed over the run counts against the pipeline.
+    _, encode_s, encode_cpu_s = timed(lambda: kb.embeddings.encode(texts))
+    first, pipeline_s, pipeline_cpu_s = timed(lambda: ingest_paths([corpus], kb, settings))
+    second, reingest_s, _ = timed(lambda: ingest_paths([corpus], kb, settings))
+    if first.chunks_written != len(texts):
+        raise SystemExit(
+            f"the pipeline embedded {first.chunks_written} chunks but the chunker made {len(texts)}: "
+            "the two timings would not cover the same work"
+        )
+    pipeline_rate, encode_rate = len(texts) / pipeline_s, len(texts) / encode_s
+    ratio_a, ratio_b = pipeline_rate / encode_rate, reingest_s / pipeline_s
+    return Result(
+        command=shlex.join([sys.executable, *sys.argv]),
+        date=datetime.now().astimezone().isoformat(timespec="seconds"),
+        cpus=os.cpu_count() or 0,
+        load_at_start=load_at_start,
+        corpus=str(corpus),
+        articles=articles,
+        chunks=len(texts),
+        pipeline_s=pipeline_s,
+        pipeline_chunks_per_s=pipeline_rate,
+        pipeline_cpu_s=pipeline_cpu_s,
+        encode_s=encode_s,
+        encode_chunks_per_s=encode_rate,
+        encode_cpu_s=encode_cpu_s,
+        ratio_a=ratio_a,
+        ratio_a_pass=ratio_a >= RATIO_A_TARGET,
+        ratio_a_cpu=encode_cpu_s / pipeline_cpu_s,
+        duplicates=len(first.duplicates),
+        reingest_s=reingest_s,
+        reingest_chunks=second.chunks_written,
+        ratio_b=ratio_b,
+        ratio_b_pass=ratio_b <= RATIO_B_TARGET,
+        peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
+    )
+
+
+def table(r: Result) -> str:
+    """The result as a compact plain-text table."""
+    ok = {True: "PASS", False: "MISS"}
+    rows = [
+        ("articles", f"{r.articles:,}", ""),
+        ("chunks", f"{r.chunks:,}", f"{r.duplicates} near-duplicate articles not stored"),
+        ("pipeline (first ingest)", f"{r.pipeline_s:.1f} s", f"{r.pipeline_chunks_per_s:.1f} chunks/s"),
+        ("bare encode", f"{r.encode_s:.1f} s", f"{r.encode_chunks_per_s:.1f} chunks/s"),
+        ("A = pipeline / bare", f"{r.ratio_a:.3f}", f"target >= {RATIO_A_TARGET}: {ok[r.ratio_a_pass]}"),
+        ("A by CPU time", f"{r.ratio_a_cpu:.3f}", f"CPU s: {r.pipeline_cpu_s:.0f} / {r.encode_cpu_s:.0f}"),
+        (
+            "re-ingest (unchanged)",
+            f"{r.reingest_s:.2f} s",
+            f"{r.reingest_chunks} chunks embedded (expected 0)",
+        ),
+        ("B = re-ingest / first", f"{r.ratio_b:.4f}", f"target <= {RATIO_B_TARGET}: {ok[r.ratio_b_pass]}"),
+        ("peak RSS", f"{r.peak_rss_mib:,.0f} MiB", "ru_maxrss, whole run"),
+    ]
+    lines = [
+        f"command: {r.command}",
+        f"date: {r.date}  cpus: {r.cpus}  load (1 min) at start: {r.load_at_start:.2f}",
+        f"corpus: {r.corpus}",
+    ]
+    lines += [f"{name:<26}{value:>12}   {note}".rstrip() for name, value, note in rows]
+    return "\n".join(lines)
+
+
+def parse_args() -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="JSONL corpus file.")
+    parser.add_argument("--limit", type=int, metavar="N", help="Use only the first N articles.")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="Empty folder for the store.")
+    parser.add_argument("--json", action="store_true", help="Print the numbers as JSON.")
+    args = parser.parse_args()
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
+    return args
+
+
+def main() -> int:
+    """Run the benchmark once and print its numbers."""
+    args = parse_args()
+    if not args.corpus.is_file():
+        message = f"skipped: corpus file {args.corpus} not found"
+        print(json.dumps({"skipped": message}) if args.json else message)
+        return 0
+    if args.data_dir and args.data_dir.exists() and any(args.data_dir.iterdir()):
+        print(f"error: {args.data_dir} is not empty: the first ingest needs a fresh store", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="newsdesk-bench-", ignore_cleanup_errors=True) as scratch:
+        corpus = first_records(args.corpus, args.limit, Path(scratch)) if args.limit else args.corpus
+        result = replace(run(corpus, args.data_dir or Path(scratch) / "data"), corpus=str(args.corpus))
+    print(json.dumps(asdict(result), indent=2) if args.json else table(result))
+    return 0 if result.reingest_chunks == 0 else 1  # re-embedding an unchanged corpus is a bug
+
+
+if __name__ == "__main__":
+    sys.exit(main())
