@@ -827,3 +827,78 @@ def test_bot_command_serves_a_webhook(emu: BotAPIEmulator, data_dir: Path, tmp_p
     assert code == 0, log.read_text()[-3000:]
     assert emu.token not in log.read_text()
     assert secret not in log.read_text()
+
+
+# ---------------------------------------------------------------------- admin: links, feeds, forget
+
+
+def _admin_app(emu: BotAPIEmulator, kb: store.KnowledgeBase, data_dir: Path | None = None) -> Application:
+    """The bot with ADMIN as admin, fetching from loopback allowed (the test site is on 127.0.0.1)."""
+    settings = BotSettings(telegram_bot_token=emu.token, telegram_base_url=emu.base_url, admins=str(ADMIN))
+    ingest_settings = ingest.IngestSettings(allow_private_urls=True, fetch_host_delay=0.0)
+    return build_application(settings, Newsdesk(kb, BotSettings()), ingest_settings, data_dir=data_dir)
+
+
+def test_an_admin_link_is_fetched_and_ingested(emu: BotAPIEmulator, kb: store.KnowledgeBase) -> None:
+    """An admin sends a page link and gets the ingest report; a user's link is refused."""
+    try:
+        from tests.news_server import NewsServer
+    except ImportError:
+        from news_server import NewsServer
+
+    with NewsServer() as site:
+        url = site.url("/news/ferry")
+
+        async def script() -> list[str]:
+            emu.send_user_message(url, chat_id=USER, user_id=USER)
+            refused = await replies(emu, USER)
+            emu.send_user_message(f"/ingest {url}", chat_id=ADMIN, user_id=ADMIN)
+            report = await replies(emu, ADMIN, timeout=30)
+            return texts(refused) + texts(report)
+
+        refused, report = serve(_admin_app(emu, kb), script)
+    assert refused == ADMINS_ONLY
+    assert "1 added" in report
+    assert len(kb.all_articles()) == 1
+
+
+def test_forget_removes_an_article_for_admins_only(
+    emu: BotAPIEmulator, kb: store.KnowledgeBase, tmp_path: Path
+) -> None:
+    """/forget ID removes the article for an admin; others are refused and nothing is removed."""
+    article = tmp_path / "a.md"
+    article.write_text("---\ntitle: Quay repairs finish\npublished_at: 2025-01-05\n---\nThe quay reopened.\n")
+    ingest.ingest_paths([article], kb, ingest.IngestSettings())
+    (record,) = kb.all_articles()
+
+    async def script() -> list[str]:
+        emu.send_user_message(f"/forget {record.id}", chat_id=USER, user_id=USER)
+        refused = await replies(emu, USER)
+        assert kb.get_article(record.id) is not None
+        emu.send_user_message(f"/forget {record.id} nope", chat_id=ADMIN, user_id=ADMIN)
+        return texts(refused) + texts(await replies(emu, ADMIN))
+
+    refused, done = serve(_admin_app(emu, kb), script)
+    assert refused == ADMINS_ONLY
+    assert f"Forgot {record.id}." in done and "Not in the store: nope." in done
+    assert kb.get_article(record.id) is None
+
+
+def test_feeds_lists_followed_feeds(emu: BotAPIEmulator, kb: store.KnowledgeBase, tmp_path: Path) -> None:
+    """/feeds lists the feeds registered in the data dir, and says so when there are none."""
+
+    async def script() -> list[str]:
+        emu.send_user_message("/feeds", chat_id=USER, user_id=USER)
+        return texts(await replies(emu, USER))
+
+    (empty,) = serve(_admin_app(emu, kb, data_dir=tmp_path), script)
+    assert "I follow no feeds" in empty
+    ingest.FeedStore.in_data_dir(tmp_path).add("https://harbour-herald.test/rss.xml", "2h")
+    before = len(emu.sent_messages(USER))
+
+    async def again() -> list[str]:
+        emu.send_user_message("/feeds", chat_id=USER, user_id=USER)
+        return texts(await replies(emu, USER, before + 1))
+
+    listing = serve(_admin_app(emu, kb, data_dir=tmp_path), again)[-1]
+    assert "harbour-herald.test/rss.xml" in listing and "every 2h" in listing and "never" in listing
