@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -315,3 +317,36 @@ def test_seen_entries_are_bounded(server: NewsServer, fetcher: Fetcher) -> None:
     feed = Feed(server.url("/feeds/rss.xml"), seen={f"urn:old:{n}": "x" for n in range(5)})
     refresh(feed, fetcher, NOW, max_seen=3)
     assert list(feed.seen) == ["urn:old:4", "urn:harbourside:ferry", "urn:harbourside:telescopes"]
+
+
+def test_watch_ingests_due_feeds_until_stopped(
+    server: NewsServer, kb: store.KnowledgeBase, tmp_path: Path
+) -> None:
+    """`watch_feeds` (behind `newsdesk watch`) refreshes a due feed, ingests it, and stops on request."""
+
+    import httpx
+
+    from ingest.fetch import FetchPolicy
+    from ingest.pipeline import watch_feeds
+
+    FeedStore.in_data_dir(tmp_path).add(server.url("/feeds/rss.xml"), "1h")
+    stop = threading.Event()
+    rounds: list[int] = []
+    with Fetcher(
+        FetchPolicy(allow_private=True, host_delay=0.0, timeout=5.0), client=httpx.Client(trust_env=False)
+    ) as fetcher:
+        worker = threading.Thread(
+            target=watch_feeds,
+            args=(tmp_path, fetcher, kb, ingest.IngestSettings(), stop),
+            kwargs={"on_refresh": lambda results, report: rounds.append(len(report.added)), "max_wait": 0.2},
+        )
+        worker.start()
+        deadline = time.monotonic() + 60
+        while not rounds and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert rounds and rounds[0] > 0  # the first round ingested the feed's entries
+    assert rounds[1:] == []  # within the hour it was not due again
+    assert FeedStore.in_data_dir(tmp_path).list()[0].last_success is not None
