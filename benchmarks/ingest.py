@@ -91,6 +91,7 @@ def chunk_texts(corpus: Path, kb: KnowledgeBase, settings: IngestSettings) -> tu
 
 def run(corpus: Path, data_dir: Path) -> Result:
     """Bare encode, then the first ingest into a fresh store, then an unchanged re-ingest."""
+    started = datetime.now().astimezone().isoformat(timespec="seconds")
     load_at_start = os.getloadavg()[0]  # other work on the machine skews every timing below
     settings = IngestSettings()
     kb = open_knowledge_base(StoreSettings(data_dir=data_dir, chroma_url=None))
@@ -111,7 +112,7 @@ def run(corpus: Path, data_dir: Path) -> Result:
     ratio_a, ratio_b = pipeline_rate / encode_rate, reingest_s / pipeline_s
     return Result(
         command=shlex.join([sys.executable, *sys.argv]),
-        date=datetime.now().astimezone().isoformat(timespec="seconds"),
+        date=started,
         cpus=os.cpu_count() or 0,
         load_at_start=load_at_start,
         corpus=str(corpus),
