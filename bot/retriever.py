@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
-from chromadb.api.types import Where
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -68,10 +67,7 @@ class NewsRetriever(BaseRetriever):
         as_of = as_of or date.today()
         limit = day_number(as_of)
         # Undated articles carry published_day 0, so they stay eligible under any "as of" date.
-        dense = self.kb.search(
-            query, k=self.candidates, where=cast(Where, {"published_day": {"$lte": limit}})
-        )
-        lexical = self.kb.search_lexical(query, k=self.candidates, max_day=limit)
+        dense, lexical = self.kb.search_hybrid(query, k=self.candidates, max_day=limit)
         fused = self.fuse(dense, lexical, query, as_of)
         return [_document(hit, score) for hit, score in self.cap(fused, k or self.k)]
 

@@ -24,6 +24,8 @@ from store.records import Chunk, day_number
 
 _THOUSANDS = re.compile(r"(?<=\d)[,\u202f](?=\d{3}\b)")
 _TERM = re.compile(r"\w+")
+_SQL_VARIABLES = 500  # ids per IN (...) query, well under SQLite's limit
+OVERFETCH = 10  # a date-limited search ranks k * OVERFETCH rows, then keeps the old enough ones
 _STOPWORDS = frozenset(
     """
     a an the and or but of to in on at by for with from as into about is are was were be been has
@@ -45,7 +47,14 @@ def match_query(question: str) -> str | None:
 
 
 class LexicalIndex:
-    """Chunk text searchable with BM25; one row per chunk, tagged with its article version."""
+    """Chunk text searchable with BM25; one row per chunk, tagged with its article version.
+
+    Two tables in one SQLite file: `chunks`, the FTS5 index (text and title, BM25), and `chunk_rows`,
+    an ordinary table keyed by chunk id that points at each FTS row and holds the chunk's article,
+    content hash and publication day. FTS5 cannot index its extra columns, so every lookup by
+    chunk or article (replacing a chunk, dropping a version, the days of dense hits) goes through
+    `chunk_rows` instead of scanning the index.
+    """
 
     def __init__(self, path: Path | str = ":memory:") -> None:
         if isinstance(path, Path):
@@ -53,13 +62,27 @@ class LexicalIndex:
         self.path = str(path)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        with self._lock:
+        with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("BEGIN")
             self._db.execute(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5("
                 "text, title, chunk_id UNINDEXED, article_id UNINDEXED, content_hash UNINDEXED,"
                 " published_day UNINDEXED, tokenize='porter unicode61 remove_diacritics 2')"
             )
+            created = not self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chunk_rows'"
+            ).fetchone()
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS chunk_rows(chunk_id TEXT PRIMARY KEY, fts_rowid INTEGER NOT NULL,"
+                " article_id TEXT NOT NULL, content_hash TEXT NOT NULL, published_day INTEGER NOT NULL)"
+            )
+            self._db.execute("CREATE INDEX IF NOT EXISTS chunk_rows_article ON chunk_rows(article_id)")
+            if created:  # an index written before `chunk_rows` existed: fill it from the FTS rows
+                self._db.execute(
+                    "INSERT OR REPLACE INTO chunk_rows"
+                    " SELECT chunk_id, rowid, article_id, content_hash, published_day FROM chunks"
+                )
 
     def close(self) -> None:
         """Close the database."""
@@ -68,47 +91,61 @@ class LexicalIndex:
 
     def add(self, chunks: Sequence[Chunk]) -> None:
         """Index chunks (replacing rows with the same chunk ids) in one transaction."""
-        rows = [
-            (
-                normalise(chunk.text),
-                normalise(chunk.title),
-                chunk.id,
-                chunk.article_id,
-                chunk.content_hash,
-                day_number(chunk.published_at) if chunk.published_at else 0,
-            )
-            for chunk in chunks
-        ]
         with self._lock, self._db:
             self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM chunks WHERE chunk_id = ?", [(row[2],) for row in rows])
-            self._db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)", rows)
+            for chunk in chunks:
+                day = day_number(chunk.published_at) if chunk.published_at else 0
+                self._drop("chunk_id = ?", (chunk.id,))
+                cursor = self._db.execute(
+                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        normalise(chunk.text),
+                        normalise(chunk.title),
+                        chunk.id,
+                        chunk.article_id,
+                        chunk.content_hash,
+                        day,
+                    ),
+                )
+                self._db.execute(
+                    "INSERT INTO chunk_rows VALUES (?, ?, ?, ?, ?)",
+                    (chunk.id, cursor.lastrowid, chunk.article_id, chunk.content_hash, day),
+                )
 
     def keep_versions(self, current: dict[str, str]) -> None:
         """Drop rows of these articles whose content hash is not the current one."""
         with self._lock, self._db:
             self._db.execute("BEGIN")
-            self._db.executemany(
-                "DELETE FROM chunks WHERE article_id = ? AND content_hash != ?", list(current.items())
-            )
+            for article_id, content_hash in current.items():
+                self._drop("article_id = ? AND content_hash != ?", (article_id, content_hash))
 
     def remove(self, article_ids: Iterable[str]) -> None:
         """Forget articles entirely."""
         with self._lock, self._db:
             self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM chunks WHERE article_id = ?", [(a,) for a in article_ids])
+            for article_id in article_ids:
+                self._drop("article_id = ?", (article_id,))
+
+    def _drop(self, condition: str, params: tuple[str, ...]) -> None:
+        """Delete the rows of both tables whose `chunk_rows` entry meets a condition (in a transaction)."""
+        self._db.execute(
+            f"DELETE FROM chunks WHERE rowid IN (SELECT fts_rowid FROM chunk_rows WHERE {condition})", params
+        )
+        self._db.execute(f"DELETE FROM chunk_rows WHERE {condition}", params)
 
     def clear(self) -> None:
         """Empty the index."""
-        with self._lock:
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
             self._db.execute("DELETE FROM chunks")
+            self._db.execute("DELETE FROM chunk_rows")
 
     def versions(self) -> dict[str, set[str]]:
         """The content hashes indexed for each article."""
         found: dict[str, set[str]] = {}
         with self._lock:
             for article_id, content_hash in self._db.execute(
-                "SELECT DISTINCT article_id, content_hash FROM chunks"
+                "SELECT DISTINCT article_id, content_hash FROM chunk_rows"
             ):
                 found.setdefault(article_id, set()).add(content_hash)
         return found
@@ -116,19 +153,46 @@ class LexicalIndex:
     def count(self) -> int:
         """Number of indexed chunks."""
         with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+            return int(self._db.execute("SELECT count(*) FROM chunk_rows").fetchone()[0])
+
+    def days(self, chunk_ids: Sequence[str]) -> dict[str, int]:
+        """Publication day (YYYYMMDD, 0 when undated) of each of these chunks the index holds."""
+        found: dict[str, int] = {}
+        with self._lock:
+            for start in range(0, len(chunk_ids), _SQL_VARIABLES):
+                batch = chunk_ids[start : start + _SQL_VARIABLES]
+                found.update(
+                    self._db.execute(
+                        "SELECT chunk_id, published_day FROM chunk_rows"
+                        f" WHERE chunk_id IN ({', '.join('?' * len(batch))})",
+                        batch,
+                    )
+                )
+        return found
 
     def search(self, question: str, k: int = 20, max_day: int | None = None) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score, higher is better) of the best-matching chunks."""
+        """(chunk id, BM25 score, higher is better) of the best-matching chunks, up to `max_day`.
+
+        The day is checked on the best `k * OVERFETCH` matches rather than inside the query: the
+        index cannot filter on an unindexed column without reading every matching row, which
+        costs more than ranking them. Only when too few of those are old enough does the
+        filtered query run.
+        """
         query = match_query(question)
         if query is None:
             return []
-        sql = "SELECT chunk_id, -bm25(chunks, 1.0, 0.5) AS score FROM chunks WHERE chunks MATCH ?"
-        params: list[object] = [query]
-        if max_day is not None:
-            sql += " AND published_day <= ?"
-            params.append(max_day)
-        sql += " ORDER BY bm25(chunks, 1.0, 0.5) LIMIT ?"
-        params.append(k)
+        sql = (
+            "SELECT chunk_id, published_day, -bm25(chunks, 1.0, 0.5) FROM chunks WHERE chunks MATCH ?"
+            " {filter} ORDER BY bm25(chunks, 1.0, 0.5) LIMIT ?"
+        )
+        limit = k if max_day is None else k * OVERFETCH
         with self._lock:
-            return [(str(chunk_id), float(score)) for chunk_id, score in self._db.execute(sql, params)]
+            rows = self._db.execute(sql.format(filter=""), (query, limit)).fetchall()
+            if max_day is not None:
+                eligible = [row for row in rows if row[1] <= max_day]
+                if len(eligible) < k and len(rows) == limit:
+                    eligible = self._db.execute(
+                        sql.format(filter="AND published_day <= ?"), (query, max_day, k)
+                    ).fetchall()
+                rows = eligible
+        return [(str(chunk_id), float(score)) for chunk_id, _, score in rows[:k]]

@@ -7,7 +7,9 @@ current content hash, one row per chunk in Chroma, and nothing for articles Chro
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -297,3 +299,53 @@ def test_server_mode_keeps_a_consistent_local_index(
     server_kb.sync_lexical()
     assert_lexical_agrees(server_kb)
     assert indexed_articles(server_kb, "41387") == set()
+
+
+def test_an_index_written_before_the_row_table_is_upgraded_in_place(tmp_path: Path) -> None:
+    """An FTS-only index file (before `chunk_rows`) gains the row table, filled from its rows, on open."""
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE VIRTUAL TABLE chunks USING fts5(text, title, chunk_id UNINDEXED, article_id UNINDEXED,"
+        " content_hash UNINDEXED, published_day UNINDEXED, tokenize='porter unicode61 remove_diacritics 2')"
+    )
+    old.executemany(
+        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+        [(CROWD, "Derby", "a#h1#0", "a", "h1", 20250105), (STORM, "Storm", "b#h2#0", "b", "h2", 0)],
+    )
+    old.commit()
+    old.close()
+
+    index = LexicalIndex(path)
+    assert index.count() == 2
+    assert index.versions() == {"a": {"h1"}, "b": {"h2"}}
+    assert index.days(["a#h1#0", "b#h2#0", "unknown"]) == {"a#h1#0": 20250105, "b#h2#0": 0}
+    index.remove(["a"])
+    assert [chunk_id for chunk_id, _ in index.search("derby crowd stadium storm")] == ["b#h2#0"]
+
+
+def test_days_and_dated_search(tmp_path: Path) -> None:
+    """`days` reads chunk days by id; a dated search keeps only old enough rows, also past its first page."""
+    index = LexicalIndex(tmp_path / "index.sqlite3")
+    late = [
+        Chunk(f"late{n}", "h", 0, f"{STORM} Update {n}.", f"Late story {n}", published_at=date(2025, 3, 1))
+        for n in range(30)
+    ]
+    early = Chunk("early", "h", 0, STORM_DECOY, "Early story", published_at=date(2025, 1, 1))
+    index.add([*late, early])
+    assert index.days([late[0].id, early.id]) == {late[0].id: 20250301, early.id: 20250101}
+    assert [chunk_id for chunk_id, _ in index.search("storm homes power", k=1, max_day=20250201)] == [
+        early.id
+    ]
+    assert len(index.search("storm homes power", k=40, max_day=20250301)) == 31
+
+
+def test_embedded_index_does_not_depend_on_how_the_data_dir_is_spelled(
+    tmp_path: Path, embeddings: store.SentenceTransformerEmbeddings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--data-dir data` and `--data-dir /abs/data` open the same index, so neither rebuilds it."""
+    monkeypatch.chdir(tmp_path)
+    relative = store.open_knowledge_base(store.StoreSettings(data_dir=Path("data")), embeddings)
+    absolute = store.open_knowledge_base(store.StoreSettings(data_dir=tmp_path / "data"), embeddings)
+    assert Path(relative.lexical.path).resolve() == Path(absolute.lexical.path).resolve()
+    assert {path.name for path in (tmp_path / "data" / "lexical").glob("*.sqlite3")} == {"newsdesk.sqlite3"}

@@ -78,6 +78,55 @@ def test_as_of_excludes_articles_published_later(
     assert ids["fares-february"] in article_ids(retriever.invoke("return fares", as_of=date(2025, 2, 10)))
 
 
+def filtered_ids(kb: store.KnowledgeBase, question: str, k: int, max_day: int) -> list[str]:
+    """Chunk ids of Chroma's own date-filtered query, the reference `search(max_day=...)` must match."""
+    result = kb.chunks.query(
+        query_embeddings=kb.embeddings.query_vector(question).astype("float32"),
+        n_results=k,
+        where={"published_day": {"$lte": max_day}},
+        include=["distances"],
+    )
+    return result["ids"][0]
+
+
+def test_dated_search_reaches_past_a_page_of_later_chunks(
+    kb: store.KnowledgeBase, write_article: WriteArticle
+) -> None:
+    """When the nearest chunks are all too new, the search still finds the older one beyond them."""
+    for day in range(1, 14):  # 13 chunks after the as-of date, more than a page (k * OVERFETCH) of k=1
+        write_article(
+            f"fares-{day}", FERRY.replace("Monday", f"day {day}"), published_at=f"2025-03-{day:02d}"
+        )
+    write_article(
+        "tram-fares",
+        "The city raised tram fares by ten cents, the transport board said.",
+        published_at="2025-01-02",
+    )
+    ids = ingest_articles(kb)
+    question = "Why did the Brindle Bay ferry raise its fares?"
+    assert kb.chunks.count() > store.lexical.OVERFETCH, kb.chunks.count()
+
+    (hit,) = kb.search(question, k=1, max_day=20250201)
+    assert hit.chunk.article_id == ids["tram-fares"]
+    assert [hit.chunk.id] == filtered_ids(kb, question, 1, 20250201)
+    assert [h.chunk.id for h in kb.search(question, k=3, max_day=20250305)] == filtered_ids(
+        kb, question, 3, 20250305
+    )
+
+
+def test_dated_search_checks_chunks_the_lexical_index_does_not_know(
+    kb: store.KnowledgeBase, write_article: WriteArticle
+) -> None:
+    """A lagging lexical index (another writer of a Chroma server) cannot let a later chunk through."""
+    write_article("fares-january", FERRY, published_at="2025-01-08")
+    write_article("fares-february", FERRY.replace("single", "return"), published_at="2025-02-10")
+    ids = ingest_articles(kb)
+    kb.lexical.clear()  # the index knows no chunk's day now
+
+    hits = kb.search("Why did the Brindle Bay ferry raise its fares?", k=8, max_day=20250120)
+    assert {hit.chunk.article_id for hit in hits} == {ids["fares-january"]}
+
+
 # ----------------------------------------------------------------------------- hybrid
 
 

@@ -310,12 +310,18 @@ def test_search_returns_scored_current_chunks(any_sample_kb: store.KnowledgeBase
 
 
 def test_search_with_large_k_and_a_date_filter(any_sample_kb: store.KnowledgeBase) -> None:
-    """k beyond the store size returns every chunk; a published_day filter keeps only matching dates."""
+    """k beyond the store size returns every chunk; max_day keeps only chunks published by that day."""
     total = any_sample_kb.stats().chunks
     assert len(any_sample_kb.search("news", k=total + 50)) == total
-    hits = any_sample_kb.search("Xiaomi shares", k=10, where={"published_day": {"$gte": 20250101}})
+    everything = any_sample_kb.search("Xiaomi shares", k=total)
+    hits = any_sample_kb.search("Xiaomi shares", k=total, max_day=20241231)
     assert hits
-    assert all(hit.chunk.published_at is not None and hit.chunk.published_at.year == 2025 for hit in hits)
+    assert all(hit.chunk.published_at is None or hit.chunk.published_at.year <= 2024 for hit in hits)
+    assert [hit.chunk.id for hit in hits] == [
+        hit.chunk.id
+        for hit in everything
+        if hit.chunk.published_at is None or hit.chunk.published_at.year <= 2024
+    ]
 
 
 def test_lexical_search_matches_names_and_numbers(any_sample_kb: store.KnowledgeBase) -> None:
