@@ -43,6 +43,7 @@ from bot.evaluation import (  # noqa: E402
     QuestionResult,
     ask_question,
     compute_metrics,
+    file_digest,
     load_questions,
     open_corpus_store,
 )
@@ -148,9 +149,8 @@ def cached_baseline(corpus: Path, embedder: HuggingFaceEmbeddings, data_dir: Pat
     """The recipe's store of the whole corpus under `<data_dir>/eval/baseline-<key>`, built when missing."""
     from langchain_chroma import Chroma
 
-    stat = corpus.stat()
-    parts = (str(corpus.resolve()), str(stat.st_size), str(stat.st_mtime_ns), str(bundled_model_path()))
-    key = hashlib.sha256("\x00".join([*parts, f"{CHUNK_SIZE}/{CHUNK_OVERLAP}"]).encode()).hexdigest()[:16]
+    parts = (file_digest(corpus), str(bundled_model_path()), f"{CHUNK_SIZE}/{CHUNK_OVERLAP}")
+    key = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
     folder = data_dir / "eval" / f"baseline-{key}"
     complete = folder / "complete"
     if complete.exists():

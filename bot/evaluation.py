@@ -388,13 +388,23 @@ class CorpusStore:
         }
 
 
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def corpus_key(corpus: Path, ingest_settings: IngestSettings, model: str) -> str:
-    """A key naming what a corpus store holds: the file (path, size, mtime), chunking and model."""
-    stat = corpus.stat()
+    """A key naming what a corpus store holds: the file's content, the chunking and the model.
+
+    The content, not the path or modification time: a copy or a fresh checkout of the same corpus
+    reuses its store instead of embedding it all again.
+    """
     parts = (
-        str(corpus.resolve()),
-        str(stat.st_size),
-        str(stat.st_mtime_ns),
+        file_digest(corpus),
         f"chunk_tokens={ingest_settings.chunk_tokens}",
         f"chunk_overlap={ingest_settings.chunk_overlap}",
         model,

@@ -168,12 +168,16 @@ def test_metrics_count_accuracy_citations_and_abstention() -> None:
     assert [r.correct for r in results] == [True, False, True, False, True, False, True]
 
 
-def test_corpus_key_names_file_and_chunking(tmp_path: Path) -> None:
+def test_corpus_key_names_content_and_chunking(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text('{"title": "t", "body": "b"}\n', encoding="utf-8")
     settings = ingest.IngestSettings()
     key = corpus_key(corpus, settings, "model")
     assert corpus_key(corpus, settings, "model") == key
+    copy = tmp_path / "elsewhere" / "copy.jsonl"  # a copy (new path, new mtime) reuses the store
+    copy.parent.mkdir()
+    copy.write_bytes(corpus.read_bytes())
+    assert corpus_key(copy, settings, "model") == key
     assert corpus_key(corpus, ingest.IngestSettings(chunk_tokens=128), "model") != key
     assert corpus_key(corpus, settings, "other-model") != key
     corpus.write_text('{"title": "t", "body": "b, longer"}\n', encoding="utf-8")
