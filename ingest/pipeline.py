@@ -205,10 +205,16 @@ def ingest_articles(
 
 def _ingest_batch(batch: list[Article], kb: KnowledgeBase, chunker: Chunker, report: IngestReport) -> None:
     stored = kb.stored_hashes(article.id for article in batch)
+    # Copies left out earlier as near-duplicates stay out without being embedded again, while the
+    # article they repeat is still stored and their text is unchanged.
+    known = kb.known_duplicates(article.id for article in batch if article.id not in stored)
+    originals = kb.stored_hashes(original for _, original in known.values())
     todo = []
     for article in batch:
         if stored.get(article.id) == article.content_hash:
             report.unchanged.append(article.id)
+        elif (seen := known.get(article.id)) and seen[0] == article.content_hash and seen[1] in originals:
+            report.duplicates.append(LoadFailure(article.origin, _same_story(seen[1])))
         else:
             todo.append(article)
     if not todo:
@@ -225,10 +231,14 @@ def _ingest_batch(batch: list[Article], kb: KnowledgeBase, chunker: Chunker, rep
         writes.append(EmbeddedArticle(article, chunks, vectors[offset:end], sentence_vectors[offset:end]))
         offset = end
     report.chunks_written += len(flat)
-    writes = dedupe(writes, stored, kb, report)
-    for item in writes:
+    kept, repeats = dedupe(writes, stored, kb)
+    for item in kept:
         (report.updated if item.article.id in stored else report.added).append(item.article.id)
-    kb.write_many(writes)
+    report.duplicates += [
+        LoadFailure(item.article.origin, _same_story(original)) for item, original in repeats
+    ]
+    kb.write_many(kept)
+    kb.remember_duplicates([(item.article, centroid(item.vectors), original) for item, original in repeats])
     logger.debug("ingest: wrote batch of %d articles (%d chunks)", len(todo), len(flat))
 
 
@@ -250,9 +260,9 @@ def near_identical(a: str, b: str) -> bool:
 
 
 def dedupe(
-    writes: list[EmbeddedArticle], stored: dict[str, str], kb: KnowledgeBase, report: IngestReport
-) -> list[EmbeddedArticle]:
-    """Drop new articles that are the same story as a stored or earlier one under another identity.
+    writes: list[EmbeddedArticle], stored: dict[str, str], kb: KnowledgeBase
+) -> tuple[list[EmbeddedArticle], list[tuple[EmbeddedArticle, str]]]:
+    """Split new articles that are the same story as a stored or earlier one under another identity.
 
     The rule: a *new* article (its id is not stored: a wire copy under another URL, say) whose
     mean chunk vector is within cosine 0.95 of a stored article's, and whose text shares at least
@@ -260,8 +270,11 @@ def dedupe(
     of a known article are never dropped: a correction keeps its identity. Cosine finds the
     candidates cheaply; Jaccard decides, so two different reports of one event, which share
     facts but not wording, are both kept.
+
+    Returns the articles to store, and each left-out one with the id of the article it repeats.
     """
     kept: list[EmbeddedArticle] = []
+    repeats: list[tuple[EmbeddedArticle, str]] = []
     for item in writes:
         article = item.article
         if article.id in stored:
@@ -283,7 +296,9 @@ def dedupe(
         if match is None:
             kept.append(item)
         else:
-            report.duplicates.append(
-                LoadFailure(article.origin, f"same story as {match} (near-identical text)")
-            )
-    return kept
+            repeats.append((item, match))
+    return kept, repeats
+
+
+def _same_story(original: str) -> str:
+    return f"same story as {original} (near-identical text)"

@@ -174,6 +174,11 @@ class KnowledgeBase:
             self.articles: Collection = client.get_or_create_collection(
                 f"{name}-articles", embedding_function=None, configuration=_COLLECTION_CONFIG
             )
+            # Articles left out as near-duplicates of a stored one: remembered (id, content hash,
+            # which article they repeat), so that ingesting them again embeds nothing.
+            self.duplicates: Collection = client.get_or_create_collection(
+                f"{name}-duplicates", embedding_function=None, configuration=_COLLECTION_CONFIG
+            )
         except ChromaError as error:
             raise StoreUnavailableError(f"cannot open the Chroma collections: {error}") from error
         self._max_batch = client.get_max_batch_size()
@@ -194,6 +199,16 @@ class KnowledgeBase:
             result = self.articles.get(ids=list(batch), include=["metadatas"])
             for article_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True):
                 found[article_id] = str(meta["content_hash"])
+        return found
+
+    def known_duplicates(self, article_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """(content hash, id of the article it repeats) of each of these that was left out as a duplicate."""
+        ids = list(dict.fromkeys(article_ids))
+        found: dict[str, tuple[str, str]] = {}
+        for batch in _batched(ids, self._max_batch):
+            result = self.duplicates.get(ids=list(batch), include=["metadatas"])
+            for article_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True):
+                found[article_id] = (str(meta["content_hash"]), str(meta["duplicate_of"]))
         return found
 
     def get_article(self, article_id: str) -> ArticleRecord | None:
@@ -398,8 +413,25 @@ class KnowledgeBase:
         self._delete_other_versions(current)
         self.lexical.keep_versions(current)
 
+    def remember_duplicates(self, items: Sequence[tuple[Article, np.ndarray, str]]) -> None:
+        """Record articles left out as near-duplicates: (article, mean chunk vector, id it repeats)."""
+        for batch in _batched(items, self._max_batch):
+            self.duplicates.upsert(
+                ids=[article.id for article, _, _ in batch],
+                embeddings=np.stack([vector for _, vector, _ in batch]).astype(np.float32),
+                metadatas=[
+                    {"content_hash": article.content_hash, "duplicate_of": original, "origin": article.origin}
+                    for article, _, original in batch
+                ],
+            )
+
     def forget(self, article_id: str) -> bool:
-        """Remove an article and its chunks; False when it was not stored."""
+        """Remove an article and its chunks; False when it was not stored.
+
+        The copies left out as its duplicates are forgotten too, so the next ingest of one of them
+        stores it in its place.
+        """
+        self.duplicates.delete(where={"duplicate_of": article_id})
         if not self.articles.get(ids=[article_id], include=[])["ids"]:
             return False
         self.articles.delete(ids=[article_id])  # the commit point: its chunks are now invisible

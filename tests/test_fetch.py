@@ -443,3 +443,26 @@ def test_the_size_limit_is_checked_before_reading(server: NewsServer, make_fetch
     """A declared Content-Length over the limit is refused at once."""
     failure = fetch_failure(make_fetcher(max_mb=0.001), server.url("/news/ferry"))
     assert failure.reason == "page over 0.001 MB"
+
+
+def test_a_left_out_wire_copy_is_not_embedded_again_until_its_original_is_forgotten(
+    server: NewsServer, make_fetcher: MakeFetcher, kb: store.KnowledgeBase
+) -> None:
+    """Re-ingesting a copy that was left out embeds nothing; forgetting the original lets the copy in."""
+    fetcher = make_fetcher()
+    original, copy = (fetcher.fetch_article(server.url(path)) for path in ("/news/ferry", "/wire/ferry"))
+    assert isinstance(original, Article) and isinstance(copy, Article)
+    chunker = ingest.make_chunker(kb, ingest.IngestSettings())
+    first = ingest.ingest_articles([original, copy], kb, chunker)
+    assert first.added == [original.id] and len(first.duplicates) == 1
+
+    again = ingest.ingest_articles([original, copy], kb, chunker)
+    assert again.chunks_written == 0
+    assert again.unchanged == [original.id]
+    assert [failure.reason for failure in again.duplicates] == [first.duplicates[0].reason]
+    assert original.id in again.duplicates[0].reason
+
+    assert kb.forget(original.id)
+    after = ingest.ingest_articles([copy], kb, chunker)
+    assert after.added == [copy.id] and after.chunks_written > 0
+    assert [record.id for record in kb.all_articles()] == [copy.id]
