@@ -20,6 +20,12 @@ class StoreSettings(BaseSettings):
         None, description="Path of a sentence-transformers model; unset means the bundled all-MiniLM-L6-v2."
     )
     embedding_batch_size: int = Field(64, ge=1, description="Texts per model.encode batch.")
+    lexical_sync_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="With a Chroma server: how often the local keyword index catches up with other "
+        "writers (0: only when the store is opened).",
+    )
 
     @property
     def chroma_path(self) -> Path:

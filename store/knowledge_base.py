@@ -24,13 +24,16 @@ whose indexed version differs from its record.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 from urllib.parse import urlparse
 
 import numpy as np
@@ -140,8 +143,34 @@ def open_knowledge_base(
         name += "-" + hashlib.sha1(f"{settings.chroma_url.rstrip('/')}|{name}".encode()).hexdigest()[:12]
     lexical = LexicalIndex(settings.data_dir / "lexical" / f"{name}.sqlite3")
     return KnowledgeBase(
-        make_chroma_client(settings), embeddings, name=settings.collection, location=location, lexical=lexical
+        make_chroma_client(settings),
+        embeddings,
+        name=settings.collection,
+        location=location,
+        lexical=lexical,
+        lexical_sync_seconds=settings.lexical_sync_seconds if settings.chroma_url else 0.0,
     )
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _one_writer(
+    method: Callable[Concatenate[KnowledgeBase, P], R],
+) -> Callable[Concatenate[KnowledgeBase, P], R]:
+    """Run a method that changes the store while holding the store's write lock.
+
+    Writes, repairs and lexical syncs of one process take turns: a background sync that ran
+    between an ingest's lexical rows and its article record would index the old version.
+    """
+
+    @functools.wraps(method)
+    def locked(self: KnowledgeBase, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._writing:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 def _batched(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -160,7 +189,12 @@ class KnowledgeBase:
         name: str = "newsdesk",
         location: str = "",
         lexical: LexicalIndex | None = None,
+        lexical_sync_seconds: float = 0.0,
     ) -> None:
+        """`lexical_sync_seconds` > 0: searches start a background `sync_lexical` when the last one
+        is older than that, so a client of a Chroma server picks up other writers' articles in its
+        keyword index without a restart (0: only on open, enough when this process is the only writer).
+        """
         self.client = client
         self.embeddings = embeddings
         self.location = location
@@ -182,8 +216,13 @@ class KnowledgeBase:
         except ChromaError as error:
             raise StoreUnavailableError(f"cannot open the Chroma collections: {error}") from error
         self._max_batch = client.get_max_batch_size()
-        self._worker = ThreadPoolExecutor(max_workers=2, thread_name_prefix="newsdesk-bm25")
+        self._worker = ThreadPoolExecutor(max_workers=2, thread_name_prefix="newsdesk-store")
+        self._sync_every = lexical_sync_seconds
+        self._sync_lock = threading.Lock()
+        self._writing = threading.RLock()
+        self._sync_job: Future[None] | None = None
         self.sync_lexical()
+        self._synced_at = time.monotonic()
 
     # ----------------------------------------------------------------------------- reading
 
@@ -289,6 +328,7 @@ class KnowledgeBase:
         Their `score` is still the cosine similarity to the question, as for `search`, so that
         answerers can compare hits whichever search found them.
         """
+        self._sync_lexical_if_due()
         ranked = [chunk_id for chunk_id, _ in self.lexical.search(question, k=k, max_day=max_day)]
         read = self._read(ranked, self.embeddings.query_vector(question), max_day)
         if not read and self.is_empty():
@@ -303,6 +343,7 @@ class KnowledgeBase:
         The BM25 ranking runs in SQLite on a worker thread while the model embeds the question
         (both release the GIL), and the chunks of both lists are read from Chroma in one call.
         """
+        self._sync_lexical_if_due()
         bm25 = self._worker.submit(self.lexical.search, question, k, max_day)
         dense, lexical = self._gather(self.embeddings.query_vector(question), k, max_day, bm25)
         if not dense and not lexical and self.is_empty():
@@ -384,6 +425,7 @@ class KnowledgeBase:
         """Store one article version: new chunks, then the record (commit), then drop old chunks."""
         self.write_many([item])
 
+    @_one_writer
     def write_many(self, items: Sequence[EmbeddedArticle]) -> None:
         """Store several article versions with as few Chroma calls as the write order allows."""
         if not items:
@@ -413,6 +455,7 @@ class KnowledgeBase:
         self._delete_other_versions(current)
         self.lexical.keep_versions(current)
 
+    @_one_writer
     def remember_duplicates(self, items: Sequence[tuple[Article, np.ndarray, str]]) -> None:
         """Record articles left out as near-duplicates: (article, mean chunk vector, id it repeats)."""
         for batch in _batched(items, self._max_batch):
@@ -425,6 +468,7 @@ class KnowledgeBase:
                 ],
             )
 
+    @_one_writer
     def forget(self, article_id: str) -> bool:
         """Remove an article and its chunks; False when it was not stored.
 
@@ -439,6 +483,7 @@ class KnowledgeBase:
         self.chunks.delete(where={"article_id": article_id})
         return True
 
+    @_one_writer
     def repair(self) -> int:
         """Delete chunks of versions no article record names (left by a crash); return how many."""
         current = {
@@ -457,6 +502,7 @@ class KnowledgeBase:
         self.sync_lexical()
         return len(stale)
 
+    @_one_writer
     def sync_lexical(self) -> int:
         """Bring the lexical index into agreement with the article records; return articles re-indexed."""
         current = {
@@ -480,6 +526,24 @@ class KnowledgeBase:
             logger.info("lexical index: re-indexed %d articles", len(stale))
         return len(stale)
 
+    def _sync_lexical_if_due(self) -> None:
+        """Start a background `sync_lexical` when one is due (see `lexical_sync_seconds`)."""
+        if self._sync_every <= 0:
+            return
+        with self._sync_lock:
+            running = self._sync_job is not None and not self._sync_job.done()
+            if running or time.monotonic() - self._synced_at < self._sync_every:
+                return
+            self._synced_at = time.monotonic()
+            self._sync_job = self._worker.submit(self._sync_lexical_quietly)
+
+    def _sync_lexical_quietly(self) -> None:
+        try:
+            self.sync_lexical()
+        except Exception:  # a background refresh must never break the searches that started it
+            logger.warning("lexical index: background sync failed; retrying later", exc_info=True)
+
+    @_one_writer
     def reindex(self) -> int:
         """Rebuild the lexical index from Chroma; return the number of chunks indexed."""
         self.lexical.clear()

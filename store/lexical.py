@@ -9,7 +9,9 @@ The index lives in the data dir even when Chroma is a server: Chroma stays the s
 truth, and every row carries its article's content hash. `sync` compares the index with the
 article records in Chroma and re-indexes what differs (chunks fetched from Chroma, no
 embedding), so an index that was lost, copied from elsewhere, or left behind by another writer
-of the same server is brought into agreement; `KnowledgeBase` runs it when it opens.
+of the same server is brought into agreement; `KnowledgeBase` runs it when it opens and, as a
+client of a Chroma server, in the background every `NEWSDESK_LEXICAL_SYNC_SECONDS` while it is
+searched. Until then a keyword hit is still checked against the server's current version.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -263,7 +264,8 @@ def test_server_mode_keeps_a_consistent_local_index(
     # How server mode stays consistent: the index is a SQLite file in this client's local data dir
     # (Chroma has no BM25 of its own), while Chroma on the server remains the source of truth.
     # Every row carries its article's content hash, search keeps only hits whose hash is the one in
-    # the article record on the server, and `sync_lexical` (run on open and after `repair`)
+    # the article record on the server, and `sync_lexical` (run on open, after `repair`, and in the
+    # background every NEWSDESK_LEXICAL_SYNC_SECONDS while a server client searches)
     # re-indexes from the server's chunks any article whose indexed version differs from its record,
     # and drops articles the server no longer holds, e.g. after another client wrote or forgot them.
     write_article("probe", PROBE)
@@ -299,6 +301,36 @@ def test_server_mode_keeps_a_consistent_local_index(
     server_kb.sync_lexical()
     assert_lexical_agrees(server_kb)
     assert indexed_articles(server_kb, "41387") == set()
+
+
+def test_server_clients_catch_up_with_other_writers_without_a_restart(
+    server_kb: store.KnowledgeBase,
+    chroma_server: str,
+    embeddings: store.SentenceTransformerEmbeddings,
+    write_article: WriteArticle,
+    tmp_path: Path,
+) -> None:
+    """A long-running client (the bot) finds by keyword what another client wrote after it opened."""
+    write_article("storm", STORM)
+    ingest_folder(server_kb)
+    reader = store.open_knowledge_base(
+        store.StoreSettings(
+            chroma_url=chroma_server,
+            collection=server_kb.chunks.name.removesuffix("-chunks"),
+            data_dir=tmp_path / "reader",
+            lexical_sync_seconds=0.05,
+        ),
+        embeddings,
+    )
+    assert reader.search_lexical("KX-2291b") == []
+
+    write_article("probe", PROBE)
+    ids = ingest_folder(server_kb)  # another writer of the same server
+    deadline = time.monotonic() + 30
+    while not (hits := reader.search_lexical("KX-2291b")) and time.monotonic() < deadline:
+        time.sleep(0.1)  # each search starts a sync when the last is older than 0.05 s
+    assert hits and hits[0].chunk.article_id == ids["probe"]
+    assert_lexical_agrees(reader)
 
 
 def test_an_index_written_before_the_row_table_is_upgraded_in_place(tmp_path: Path) -> None:
