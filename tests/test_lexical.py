@@ -252,6 +252,25 @@ def test_numbers_in_titles_match_without_separators() -> None:
 # ----------------------------------------------------------------------------- server mode
 
 
+def another_client(
+    server_kb: store.KnowledgeBase,
+    chroma_server: str,
+    embeddings: store.SentenceTransformerEmbeddings,
+    data_dir: Path,
+    lexical_sync_seconds: float = 60.0,
+) -> store.KnowledgeBase:
+    """A second client of the same server and collections, with a data dir (and keyword index) of its own."""
+    return store.open_knowledge_base(
+        store.StoreSettings(
+            chroma_url=chroma_server,
+            collection=server_kb.chunks.name.removesuffix("-chunks"),
+            data_dir=data_dir,
+            lexical_sync_seconds=lexical_sync_seconds,
+        ),
+        embeddings,
+    )
+
+
 @pytest.mark.server
 def test_server_mode_keeps_a_consistent_local_index(
     server_kb: store.KnowledgeBase,
@@ -283,14 +302,7 @@ def test_server_mode_keeps_a_consistent_local_index(
     assert_lexical_agrees(server_kb)
 
     # Another client, with an empty data dir of its own, builds its index from the server on open.
-    other = store.open_knowledge_base(
-        store.StoreSettings(
-            chroma_url=chroma_server,
-            collection=server_kb.chunks.name.removesuffix("-chunks"),
-            data_dir=tmp_path / "elsewhere",
-        ),
-        embeddings,
-    )
+    other = another_client(server_kb, chroma_server, embeddings, tmp_path / "elsewhere")
     assert other.lexical.path != server_kb.lexical.path
     assert other.lexical.versions() == server_kb.lexical.versions()
 
@@ -303,6 +315,7 @@ def test_server_mode_keeps_a_consistent_local_index(
     assert indexed_articles(server_kb, "41387") == set()
 
 
+@pytest.mark.server
 def test_server_clients_catch_up_with_other_writers_without_a_restart(
     server_kb: store.KnowledgeBase,
     chroma_server: str,
@@ -313,14 +326,8 @@ def test_server_clients_catch_up_with_other_writers_without_a_restart(
     """A long-running client (the bot) finds by keyword what another client wrote after it opened."""
     write_article("storm", STORM)
     ingest_folder(server_kb)
-    reader = store.open_knowledge_base(
-        store.StoreSettings(
-            chroma_url=chroma_server,
-            collection=server_kb.chunks.name.removesuffix("-chunks"),
-            data_dir=tmp_path / "reader",
-            lexical_sync_seconds=0.05,
-        ),
-        embeddings,
+    reader = another_client(
+        server_kb, chroma_server, embeddings, tmp_path / "reader", lexical_sync_seconds=0.05
     )
     assert reader.search_lexical("KX-2291b") == []
 
