@@ -10,6 +10,8 @@ Only 127.0.0.1 is ever bound or contacted. Standard library only.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import http.client
 import itertools
@@ -19,11 +21,13 @@ import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from telegram.ext import Application
 
 JSON = dict[str, Any]
 
@@ -789,3 +793,32 @@ class BotAPIEmulator:
 
     def _api_answerCallbackQuery(self, params: JSON) -> bool:
         return True
+
+
+# ----------------------------------------------------------------------------- running a bot
+
+T = TypeVar("T")
+
+
+def serve(app: Application, script: Callable[[], Awaitable[T]]) -> T:
+    """Run `app` with long polling against the emulator while `script` talks to the emulator."""
+
+    async def main() -> T:
+        async with running(app):
+            return await script()
+
+    return asyncio.run(main())
+
+
+@contextlib.asynccontextmanager
+async def running(app: Application) -> AsyncIterator[Application]:
+    """Initialise, start and poll; stop everything on the way out."""
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=1, poll_interval=0)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()

@@ -7,14 +7,13 @@ Two emulators on 127.0.0.1: the Bot API (`BotAPIEmulator`) and an OpenAI-compati
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import itertools
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from telegram.ext import Application
@@ -28,12 +27,11 @@ from bot.telegram import DRAFT_EVERY, ERROR_REPLY, build_application
 
 try:  # works whether or not tests/ is a package
     from tests.openai_emulator import JSON, OpenAIEmulator, Reply
-    from tests.telegram_emulator import BotAPIEmulator
+    from tests.telegram_emulator import BotAPIEmulator, running, serve
 except ImportError:
     from openai_emulator import JSON, OpenAIEmulator, Reply
-    from telegram_emulator import BotAPIEmulator
+    from telegram_emulator import BotAPIEmulator, running, serve
 
-T = TypeVar("T")
 
 USER = 1001  # the emulator's default user; its private chat has the same id
 OTHER = 1002
@@ -66,30 +64,6 @@ class TimedBotAPIEmulator(BotAPIEmulator):
 
 
 # ----------------------------------------------------------------------------------- helpers
-
-
-def serve(app: Application, script: Callable[[], Awaitable[T]]) -> T:
-    """Run `app` with long polling against the emulator while `script` talks to the emulator."""
-
-    async def main() -> T:
-        async with running(app):
-            return await script()
-
-    return asyncio.run(main())
-
-
-@contextlib.asynccontextmanager
-async def running(app: Application) -> AsyncIterator[Application]:
-    """Initialise, start and poll; stop everything (and flush persistence) on the way out."""
-    async with app:
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(timeout=1, poll_interval=0)
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
 
 
 def is_final(message: JSON) -> bool:

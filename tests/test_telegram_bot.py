@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -36,9 +36,9 @@ from bot.config import BotSettings
 from bot.telegram import COMMANDS, EMPTY_STORE, ERROR_REPLY, build_application
 
 try:  # works whether or not tests/ is a package
-    from tests.telegram_emulator import JSON, BotAPIEmulator
+    from tests.telegram_emulator import JSON, BotAPIEmulator, serve
 except ImportError:
-    from telegram_emulator import JSON, BotAPIEmulator
+    from telegram_emulator import JSON, BotAPIEmulator, serve
 
 T = TypeVar("T")
 
@@ -61,30 +61,6 @@ MakeApp = Callable[..., Application]
 
 
 # ----------------------------------------------------------------------------------- helpers
-
-
-def serve(app: Application, script: Callable[[], Awaitable[T]]) -> T:
-    """Run `app` with long polling against the emulator while `script` talks to the emulator."""
-
-    async def main() -> T:
-        async with running(app):
-            return await script()
-
-    return asyncio.run(main())
-
-
-@contextlib.asynccontextmanager
-async def running(app: Application) -> AsyncIterator[Application]:
-    """Initialise, start and poll; stop everything on the way out."""
-    async with app:
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(timeout=1, poll_interval=0)
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
 
 
 async def replies(emu: BotAPIEmulator, chat_id: int, count: int = 1, timeout: float = WAIT) -> list[JSON]:
