@@ -120,7 +120,10 @@ class ExtractiveAnswerer:
     IDF-weighted share of the question's content words it contains, and its chunk's standing in
     retrieval (fused score relative to the best chunk, which carries the date prior and the
     keyword match). Its *evidence* is 0.6 similarity + 0.4 word share: how strongly the text
-    itself answers, whatever retrieval thought. When the strongest evidence is below
+    itself answers, whatever retrieval thought. A question of one content word ("Who set it?",
+    "What time is it?") earns half the word share: one shared word is weak evidence that a
+    sentence answers it, so such a question is answered only when the meaning matches too
+    ("Xiaomi?", "storm"). When the strongest evidence is below
     `min_evidence` the answer is "not found" with the closest articles as leads. Runners-up
     within `companion_margin` of the best rank score join it, up to `max_sentences`. Weights,
     margin and threshold were measured on the dev set (benchmarks/tune.py, docs/evaluation.md).
@@ -133,6 +136,8 @@ class ExtractiveAnswerer:
     companion_margin: float = 0.1
     weights: tuple[float, float, float] = (0.5, 0.2, 0.3)
     evidence_weights: tuple[float, float] = (0.6, 0.4)
+    full_credit_terms: int = 2
+    """Content words a question needs for the full word-share part of the evidence."""
     name: str = "extractive"
 
     @classmethod
@@ -174,6 +179,7 @@ class ExtractiveAnswerer:
         w_semantic, w_lexical, w_retrieval = self.weights
         e_semantic, e_lexical = self.evidence_weights
         best_fused = max((float(d.metadata.get("fused", 0.0)) for d in documents), default=0.0)
+        coverage = min(1.0, len(question_terms) / self.full_credit_terms)
         candidates = []
         for key, (text, document, rank, index, vector) in sentences.items():
             similarity = float(document.metadata.get("score", 0.0))
@@ -185,7 +191,7 @@ class ExtractiveAnswerer:
             score = (
                 w_semantic * semantic + w_lexical * lexical + w_retrieval * retrieval - _brevity_penalty(text)
             )
-            evidence = e_semantic * semantic + e_lexical * lexical
+            evidence = e_semantic * semantic + e_lexical * lexical * coverage
             candidates.append(
                 Candidate(text, document, rank, index, vector, semantic, lexical, score, evidence)
             )
