@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 NOT_FOUND = "I could not find that in the articles I have."
+
+# "[2]", "[1, 3]", and at the end of a growing draft an unfinished "[1, " (with the space before each)
+_DRAFT_MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]|\s*\[[\d,\s]*$")
+
+
+def draft_text(text: str) -> str:
+    """A model's answer while it is written, without its citation markers.
+
+    The model numbers sources as they were listed in its prompt; the verified answer renumbers
+    them from [1] in the order it cites them, so markers shown in a draft would change under the
+    reader's eyes. The final answer brings them back with its list of sources.
+    """
+    return _DRAFT_MARKERS.sub("", text)
 
 
 @dataclass(frozen=True)

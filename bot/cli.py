@@ -28,7 +28,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from bot.answer import Answer, Turn
+from bot.answer import Answer, Turn, draft_text
 from bot.answerers import UnknownAnswererError
 from bot.chain import InvalidQuestionError, Newsdesk
 from bot.config import BotSettings
@@ -372,12 +372,12 @@ def ask_streaming(newsdesk: Newsdesk, question: str, **options: Any) -> Answer:
     """Ask, showing an LLM's draft as it is written (in a terminal); the verified answer replaces it."""
     if not console.is_terminal:
         return newsdesk.ask(question, **options)
-    draft = Text(style="dim")
-    with Live(draft, console=console, transient=True, refresh_per_second=8) as live:
+    written: list[str] = []
+    with Live(Text(style="dim"), console=console, transient=True, refresh_per_second=8) as live:
 
         def on_token(token: str) -> None:
-            draft.append(token)
-            live.update(draft)
+            written.append(token)
+            live.update(Text(draft_text("".join(written)), style="dim"))
 
         return newsdesk.ask(question, on_token=on_token, **options)
 

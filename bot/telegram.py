@@ -34,7 +34,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.answer import Turn
+from bot.answer import Turn, draft_text
 from bot.chain import InvalidQuestionError, Newsdesk
 from bot.config import BotSettings
 from bot.render import LIMIT, escape, pack, render_answer
@@ -238,9 +238,9 @@ class Draft:
     async def show(self, more: str) -> None:
         """Add streamed text and show it, if anything new arrived."""
         self.text += more
-        if not self.text.strip():
+        if not draft_text(self.text).strip():
             return
-        preview = escape(self.text[-(LIMIT - 10) :].rstrip()) + " …"
+        preview = escape(draft_text(self.text)[-(LIMIT - 10) :].rstrip()) + " …"
         if preview == self.shown:
             return
         if self.sent is None:

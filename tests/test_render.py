@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from bot.answer import NOT_FOUND, Answer, Citation
+from bot.answer import NOT_FOUND, Answer, Citation, draft_text
 from bot.render import LIMIT, escape, pack, render_answer, source_line
 
 try:  # works whether or not tests/ is a package
@@ -213,3 +213,17 @@ def test_citation_marker_stays_with_its_sentence() -> None:
         assert not MARKER.match(part), part[:60]
         first = part.split("\n")[0]
         assert first.startswith(("Sentence", "Sources")), first[:60]
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("Xiaomi targets 300,000 deliveries [3].", "Xiaomi targets 300,000 deliveries."),
+        ("Two sources agree [1, 4] and one does not [2]", "Two sources agree and one does not"),
+        ("The target rose [2", "The target rose"),  # a marker still being written
+        ("The target rose [2,", "The target rose"),
+        ("Prices [in euros] rose", "Prices [in euros] rose"),  # brackets that are not markers stay
+    ],
+)
+def test_drafts_leave_out_the_models_citation_markers(written: str, shown: str) -> None:
+    assert draft_text(written) == shown
