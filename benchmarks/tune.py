@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -49,10 +48,8 @@ def gather(retriever: NewsRetriever, questions: list[EvalQuestion]) -> list[Cach
     cached = []
     for question in questions:
         as_of = question.question_date or date.today()
-        where: Any = {"published_day": {"$lte": day_number(as_of)}}
         text = " ".join(question.question.split())
-        dense = retriever.kb.search(text, k=POOL, where=where)
-        lexical = retriever.kb.search_lexical(text, k=POOL, max_day=day_number(as_of))
+        dense, lexical = retriever.kb.search_hybrid(text, k=POOL, max_day=day_number(as_of))
         cached.append(Cached(question, as_of, dense, lexical))
     return cached
 
