@@ -232,22 +232,23 @@ class KnowledgeBase:
 
     def stored_hashes(self, article_ids: Iterable[str]) -> dict[str, str]:
         """Current content hash of each of these articles that is stored."""
-        ids = list(dict.fromkeys(article_ids))
-        found: dict[str, str] = {}
-        for batch in _batched(ids, self._max_batch):
-            result = self.articles.get(ids=list(batch), include=["metadatas"])
-            for article_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True):
-                found[article_id] = str(meta["content_hash"])
-        return found
+        found = self._metadatas(self.articles, article_ids)
+        return {article_id: str(meta["content_hash"]) for article_id, meta in found.items()}
 
     def known_duplicates(self, article_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """(content hash, id of the article it repeats) of each of these that was left out as a duplicate."""
-        ids = list(dict.fromkeys(article_ids))
-        found: dict[str, tuple[str, str]] = {}
-        for batch in _batched(ids, self._max_batch):
-            result = self.duplicates.get(ids=list(batch), include=["metadatas"])
-            for article_id, meta in zip(result["ids"], result["metadatas"] or [], strict=True):
-                found[article_id] = (str(meta["content_hash"]), str(meta["duplicate_of"]))
+        found = self._metadatas(self.duplicates, article_ids)
+        return {
+            article_id: (str(meta["content_hash"]), str(meta["duplicate_of"]))
+            for article_id, meta in found.items()
+        }
+
+    def _metadatas(self, collection: Collection, ids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
+        """The metadata of each of these ids that the collection holds, in batches Chroma accepts."""
+        found: dict[str, Mapping[str, Any]] = {}
+        for batch in _batched(list(dict.fromkeys(ids)), self._max_batch):
+            result = collection.get(ids=list(batch), include=["metadatas"])
+            found.update(zip(result["ids"], result["metadatas"] or [], strict=True))
         return found
 
     def get_article(self, article_id: str) -> ArticleRecord | None:
@@ -317,7 +318,7 @@ class KnowledgeBase:
         undated chunks (day 0) always do.
         """
         vector = self.embeddings.query_vector(query) if isinstance(query, str) else np.asarray(query)
-        dense, _ = self._gather(vector.astype(np.float32), k, max_day)
+        dense, _ = self._gather(vector, k, max_day)
         if not dense and self.is_empty():
             raise EmptyStoreError()
         return dense
