@@ -178,7 +178,8 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text("What would you like to know? Ask me a question about the news.")
         return
     if link := LINK.match(text):
-        await ingest_links(message, context, [link.group(1)])
+        if not await _turned_away(update, context):
+            await ingest_links(message, context, [link.group(1)])
         return
     chat_data = context.chat_data if context.chat_data is not None else {}
     history = [Turn(**turn) for turn in chat_data.get("history", [])]
@@ -271,8 +272,7 @@ async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Ingest the pages linked in `/ingest URL...`, or explain how to send files."""
     message = update.effective_message
     assert message
-    if not _is_admin(update, context):
-        await message.reply_text(ADMINS_ONLY)
+    if await _turned_away(update, context):
         return
     urls = [arg for arg in context.args or [] if LINK.match(arg)]
     if urls:
@@ -285,10 +285,7 @@ async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def ingest_links(message: Message, context: ContextTypes.DEFAULT_TYPE, urls: list[str]) -> None:
-    """Fetch and ingest article pages for an admin, replying with the report."""
-    if not _is_admin_user(message.from_user.id if message.from_user else None, context):
-        await message.reply_text(ADMINS_ONLY)
-        return
+    """Fetch and ingest article pages for an admin (callers check), replying with the report."""
     settings: IngestSettings = context.bot_data["ingest_settings"]
     async with typing(message), context.bot_data["ingest_lock"]:
         report = await asyncio.to_thread(ingest_sources, urls, _newsdesk(context).kb, settings)
@@ -299,8 +296,7 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Remove articles by id (admins only)."""
     message = update.effective_message
     assert message
-    if not _is_admin(update, context):
-        await message.reply_text(ADMINS_ONLY)
+    if await _turned_away(update, context):
         return
     if not context.args:
         await message.reply_html(
@@ -358,8 +354,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ingest a document sent by an admin and reply with the ingest report."""
     message = update.effective_message
     assert message and message.document
-    if not _is_admin(update, context):
-        await message.reply_text(ADMINS_ONLY)
+    if await _turned_away(update, context):
         return
     document = message.document
     name = Path(document.file_name or "upload.txt").name
@@ -391,12 +386,14 @@ def format_report(report: IngestReport, folder: str = "") -> str:
     return pack(["\n".join(lines)])[0]
 
 
-def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    return _is_admin_user(update.effective_user.id if update.effective_user else None, context)
-
-
-def _is_admin_user(user_id: int | None, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    return user_id is not None and user_id in _settings(context).admins
+async def _turned_away(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether the sender is not an admin; if so, they have been told that only admins may do this."""
+    user = update.effective_user
+    if user is not None and user.id in _settings(context).admins:
+        return False
+    if update.effective_message:
+        await update.effective_message.reply_text(ADMINS_ONLY)
+    return True
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
