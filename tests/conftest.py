@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 import ingest
 import store
 from bot.cli import cli
+from store.records import Article, Chunk, pack_vectors
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 VENV_BIN = Path(sys.executable).parent
@@ -209,6 +210,34 @@ def write_article(tmp_path: Path) -> WriteArticle:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"---\n{header}---\n{body.strip()}\n", encoding="utf-8")
         return path
+
+    return write
+
+
+@pytest.fixture
+def write_uncommitted() -> Callable[[store.KnowledgeBase, Article], list[Chunk]]:
+    """A function doing step 1 of `KnowledgeBase.write_many` alone for an article version.
+
+    Its lexical rows and Chroma chunks are written as a real write leaves them; then the process
+    "dies" before step 2, the article record that would make the version current.
+    """
+
+    def write(kb: store.KnowledgeBase, article: Article) -> list[Chunk]:
+        chunks = ingest.make_chunker(kb, ingest.IngestSettings()).split(article)
+        vectors, sentence_vectors = kb.embeddings.encode_passages(
+            [chunk.embedding_text for chunk in chunks], [chunk.embedding_spans for chunk in chunks]
+        )
+        kb.lexical.add(chunks)
+        kb.chunks.upsert(
+            ids=[chunk.id for chunk in chunks],
+            documents=[chunk.text for chunk in chunks],
+            metadatas=[
+                chunk.metadata() | {"sentence_vectors": pack_vectors(sentences)}
+                for chunk, sentences in zip(chunks, sentence_vectors, strict=True)
+            ],
+            embeddings=vectors,
+        )
+        return chunks
 
     return write
 

@@ -19,10 +19,11 @@ from click.testing import Result
 import ingest
 import store
 from store.lexical import LexicalIndex
-from store.records import Article, Chunk, pack_vectors, parse_chunk_id
+from store.records import Article, Chunk, parse_chunk_id
 
 WriteArticle = Callable[..., Path]
 RunCli = Callable[..., Result]
+WriteUncommitted = Callable[[store.KnowledgeBase, Article], list[Chunk]]
 
 LIGHTHOUSE = (
     "The keeper of the Skerrow lighthouse counted 412 nesting gannets on the north cliff this spring. "
@@ -97,7 +98,9 @@ def test_index_follows_add_update_and_forget(kb: store.KnowledgeBase, write_arti
     assert_lexical_agrees(kb)
 
 
-def test_killed_ingest_is_repaired(kb: store.KnowledgeBase, write_article: WriteArticle) -> None:
+def test_killed_ingest_is_repaired(
+    kb: store.KnowledgeBase, write_article: WriteArticle, write_uncommitted: WriteUncommitted
+) -> None:
     """Rows of a version whose record was never written are hidden from search, and `repair` drops them."""
     write_article("lighthouse", LIGHTHOUSE, published_at="2025-01-15")
     write_article("probe", PROBE)
@@ -112,22 +115,7 @@ def test_killed_ingest_is_repaired(kb: store.KnowledgeBase, write_article: Write
         source=old.source,
         published_at=old.published_at,
     )
-    # Step 1 of `KnowledgeBase.write_many` only (lexical rows, then Chroma chunks); the process dies
-    # before step 2, the article record that would make this version current.
-    chunks = ingest.make_chunker(kb, ingest.IngestSettings()).split(draft)
-    vectors, sentence_vectors = kb.embeddings.encode_passages(
-        [chunk.embedding_text for chunk in chunks], [chunk.embedding_spans for chunk in chunks]
-    )
-    kb.lexical.add(chunks)
-    kb.chunks.upsert(
-        ids=[chunk.id for chunk in chunks],
-        documents=[chunk.text for chunk in chunks],
-        metadatas=[
-            c.metadata() | {"sentence_vectors": pack_vectors(s)}
-            for c, s in zip(chunks, sentence_vectors, strict=True)
-        ],
-        embeddings=vectors,
-    )
+    chunks = write_uncommitted(kb, draft)  # the process dies before the record is written
 
     assert kb.lexical.versions()[old.id] == {old.content_hash, draft.content_hash}
     assert indexed_articles(kb, "zeppelin hailstones") == {old.id}

@@ -213,24 +213,15 @@ def test_forget_removes_the_article_and_its_chunks(any_kb: store.KnowledgeBase, 
 
 
 def test_uncommitted_version_is_invisible_and_repaired(
-    any_kb: store.KnowledgeBase, write_article: WriteArticle
+    any_kb: store.KnowledgeBase,
+    write_article: WriteArticle,
+    write_uncommitted: Callable[[store.KnowledgeBase, Article], list[Chunk]],
 ) -> None:
     """Chunks written without their record (a crash before the commit) are never found; repair drops them."""
     ingest_folder(any_kb, write_article("pier", PIER_V1).parent)
     (old,) = any_kb.all_articles()
     draft = Article(id=old.id, title=old.title, body=PIER_V2, url=old.url, source=old.source)
-    chunks = ingest.make_chunker(any_kb, ingest.IngestSettings()).split(draft)
-    vectors, _ = any_kb.embeddings.encode_passages(
-        [c.embedding_text for c in chunks], [c.embedding_spans for c in chunks]
-    )
-    # step 1 of a write only (chunks and their lexical rows): the crash comes before the record
-    any_kb.lexical.add(chunks)
-    any_kb.chunks.upsert(
-        ids=[c.id for c in chunks],
-        documents=[c.text for c in chunks],
-        metadatas=[c.metadata() for c in chunks],
-        embeddings=vectors,
-    )
+    chunks = write_uncommitted(any_kb, draft)  # the crash comes before the record
 
     assert any_kb.chunks.count() == old.chunk_count + len(chunks)
     for hits in (any_kb.search(PIER_V2, k=10), any_kb.search_lexical(PIER_V2, k=10)):
