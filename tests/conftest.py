@@ -22,6 +22,11 @@ import store
 from bot.cli import cli
 from store.records import Article, Chunk, pack_vectors
 
+try:  # works whether or not tests/ is a package
+    from tests.openai_emulator import OpenAIEmulator
+except ImportError:
+    from openai_emulator import OpenAIEmulator
+
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 VENV_BIN = Path(sys.executable).parent
 SERVER_START_SECONDS = 30.0
@@ -212,6 +217,13 @@ def write_article(tmp_path: Path) -> WriteArticle:
         return path
 
     return write
+
+
+@pytest.fixture
+def llm_server() -> Iterator[OpenAIEmulator]:
+    """A running OpenAI-compatible emulator on 127.0.0.1."""
+    with OpenAIEmulator() as emulator:
+        yield emulator
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -117,13 +117,6 @@ def llm_settings(emu: OpenAIEmulator, timeout: float = 1.0) -> BotSettings:
 
 
 # ---------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def llm_server() -> Iterator[OpenAIEmulator]:
-    """A running OpenAI-compatible emulator on 127.0.0.1."""
-    with OpenAIEmulator() as emulator:
-        yield emulator
 
 
 @pytest.fixture

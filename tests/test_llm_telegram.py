@@ -116,13 +116,6 @@ def emu() -> Iterator[TimedBotAPIEmulator]:
 
 
 @pytest.fixture
-def llm_server() -> Iterator[OpenAIEmulator]:
-    """A running OpenAI-compatible emulator on 127.0.0.1."""
-    with OpenAIEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
 def make_app(
     emu: BotAPIEmulator,
     llm_server: OpenAIEmulator,
