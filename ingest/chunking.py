@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from ingest.sentences import Sentence, split_sentences
 from store.records import Article, Chunk
+from store.text import Sentence, split_sentences
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 

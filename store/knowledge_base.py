@@ -52,8 +52,8 @@ from store.records import (
     Article,
     ArticleRecord,
     Chunk,
+    article_metadata,
     day_from_number,
-    day_number,
     pack_vectors,
     parse_chunk_id,
     unpack_vectors,
@@ -141,15 +141,23 @@ def open_knowledge_base(
     name = settings.collection
     if settings.chroma_url:
         name += "-" + hashlib.sha1(f"{settings.chroma_url.rstrip('/')}|{name}".encode()).hexdigest()[:12]
+    client = make_chroma_client(settings)
     lexical = LexicalIndex(settings.data_dir / "lexical" / f"{name}.sqlite3")
-    return KnowledgeBase(
-        make_chroma_client(settings),
+    kb = KnowledgeBase(
+        client,
         embeddings,
         name=settings.collection,
         location=location,
         lexical=lexical,
         lexical_sync_seconds=settings.lexical_sync_seconds if settings.chroma_url else 0.0,
+        owns_client=True,
     )
+    try:
+        kb.sync_lexical()  # a lost, copied or outdated keyword index catches up before the first search
+    except BaseException:
+        kb.close()
+        raise
+    return kb
 
 
 P = ParamSpec("P")
@@ -179,7 +187,11 @@ def _batched(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 
 class KnowledgeBase:
-    """Articles and their embedded chunks in Chroma, embedded or served, behind one interface."""
+    """Articles and their embedded chunks in Chroma, embedded or served, behind one interface.
+
+    Open one with `open_knowledge_base`, and close it when done (`close()`, or use it as a context
+    manager): that stops its worker threads and closes the keyword index and the Chroma client.
+    """
 
     def __init__(
         self,
@@ -190,12 +202,15 @@ class KnowledgeBase:
         location: str = "",
         lexical: LexicalIndex | None = None,
         lexical_sync_seconds: float = 0.0,
+        owns_client: bool = False,
     ) -> None:
         """`lexical_sync_seconds` > 0: searches start a background `sync_lexical` when the last one
         is older than that, so a client of a Chroma server picks up other writers' articles in its
         keyword index without a restart (0: only on open, enough when this process is the only writer).
+        With `owns_client`, `close()` closes the Chroma client too.
         """
         self.client = client
+        self._owns_client = owns_client
         self.embeddings = embeddings
         self.location = location
         self.lexical = lexical if lexical is not None else LexicalIndex()
@@ -216,13 +231,39 @@ class KnowledgeBase:
         except ChromaError as error:
             raise StoreUnavailableError(f"cannot open the Chroma collections: {error}") from error
         self._max_batch = client.get_max_batch_size()
-        self._worker = ThreadPoolExecutor(max_workers=2, thread_name_prefix="newsdesk-store")
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         self._sync_every = lexical_sync_seconds
         self._sync_lock = threading.Lock()
         self._writing = threading.RLock()
         self._sync_job: Future[None] | None = None
-        self.sync_lexical()
         self._synced_at = time.monotonic()
+
+    def close(self) -> None:
+        """Stop the worker threads and close the keyword index (and the Chroma client, if owned)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        with self._writing:
+            self.lexical.close()
+        if self._owns_client:
+            # chromadb's clients have close() (reference-counted per path); its ClientAPI type omits it
+            getattr(self.client, "close", lambda: None)()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def _worker(self) -> ThreadPoolExecutor:
+        """Threads for keyword ranking and background syncs, started on first use."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="newsdesk-store")
+            return self._pool
 
     # ----------------------------------------------------------------------------- reading
 
@@ -256,7 +297,9 @@ class KnowledgeBase:
         result = self.articles.get(ids=[article_id], include=["metadatas", "documents"])
         if not result["ids"]:
             return None
-        return _record(result["ids"][0], (result["documents"] or [""])[0], (result["metadatas"] or [{}])[0])
+        return ArticleRecord.from_metadata(
+            result["ids"][0], (result["documents"] or [""])[0], (result["metadatas"] or [{}])[0]
+        )
 
     def similar_articles(self, vector: np.ndarray, k: int = 3) -> list[tuple[ArticleRecord, float]]:
         """Stored articles whose mean chunk vector is closest to `vector`, with cosine similarity."""
@@ -268,7 +311,7 @@ class KnowledgeBase:
             include=["documents", "metadatas", "distances"],
         )
         return [
-            (_record(article_id, document, meta), 1.0 - float(distance))
+            (ArticleRecord.from_metadata(article_id, document, meta), 1.0 - float(distance))
             for article_id, document, meta, distance in zip(
                 result["ids"][0],
                 (result["documents"] or [[]])[0],
@@ -282,7 +325,7 @@ class KnowledgeBase:
         """Every stored article record, newest first (undated last)."""
         result = self.articles.get(include=["metadatas", "documents"])
         records = [
-            _record(article_id, document, meta)
+            ArticleRecord.from_metadata(article_id, document, meta)
             for article_id, document, meta in zip(
                 result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
             )
@@ -422,13 +465,12 @@ class KnowledgeBase:
 
     # ----------------------------------------------------------------------------- writing
 
-    def write(self, item: EmbeddedArticle) -> None:
-        """Store one article version: new chunks, then the record (commit), then drop old chunks."""
-        self.write_many([item])
-
     @_one_writer
     def write_many(self, items: Sequence[EmbeddedArticle]) -> None:
-        """Store several article versions with as few Chroma calls as the write order allows."""
+        """Store article versions: new chunks, then the records (the commit), then drop old chunks.
+
+        As few Chroma calls as that order allows.
+        """
         if not items:
             return
         rows = [
@@ -449,7 +491,7 @@ class KnowledgeBase:
             self.articles.upsert(
                 ids=[item.article.id for item in batch_items],
                 documents=[item.article.body for item in batch_items],
-                metadatas=[_article_metadata(item.article, len(item.chunks), now) for item in batch_items],
+                metadatas=[article_metadata(item.article, len(item.chunks), now) for item in batch_items],
                 embeddings=np.stack([centroid(item.vectors) for item in batch_items]),
             )
         current = {item.article.id: item.article.content_hash for item in items}
@@ -583,38 +625,3 @@ def centroid(vectors: np.ndarray) -> np.ndarray:
     mean = vectors.mean(axis=0)
     norm = float(np.linalg.norm(mean))
     return mean / norm if norm else mean
-
-
-def _article_metadata(article: Article, chunk_count: int, ingested_at: str) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "title": article.title,
-        "content_hash": article.content_hash,
-        "chunk_count": chunk_count,
-        "ingested_at": ingested_at,
-        "published_day": day_number(article.published_at) if article.published_at else 0,
-    }
-    if article.origin:
-        meta["origin"] = article.origin
-    if article.url:
-        meta["url"] = article.url
-    if article.source:
-        meta["source"] = article.source
-    if article.published_at:
-        meta["published_at"] = article.published_at.isoformat()
-    return meta
-
-
-def _record(article_id: str, body: str | None, meta: Mapping[str, Any]) -> ArticleRecord:
-    published = meta.get("published_at")
-    return ArticleRecord(
-        id=article_id,
-        title=str(meta.get("title", "")),
-        body=body or "",
-        content_hash=str(meta.get("content_hash", "")),
-        chunk_count=int(meta.get("chunk_count", 0)),
-        url=meta.get("url"),
-        source=meta.get("source"),
-        published_at=date.fromisoformat(published) if published else None,
-        origin=str(meta.get("origin", "")),
-        ingested_at=str(meta.get("ingested_at", "")),
-    )

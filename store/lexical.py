@@ -16,6 +16,7 @@ searched. Until then a keyword hit is still checked against the server's current
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import threading
@@ -23,28 +24,26 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from store.records import Chunk, day_number
+from store.text import STOPWORDS, strip_thousands
 
-_THOUSANDS = re.compile(r"(?<=\d)[,\u202f](?=\d{3}\b)")
+logger = logging.getLogger(__name__)
+
 _TERM = re.compile(r"\w+")
 _SQL_VARIABLES = 500  # ids per IN (...) query, well under SQLite's limit
 OVERFETCH = 10  # a date-limited search ranks k * OVERFETCH rows, then keeps the old enough ones
-_STOPWORDS = frozenset(
-    """
-    a an the and or but of to in on at by for with from as into about is are was were be been has
-    have had do does did will would can could should what which who whom whose when where why how
-    that this these those it its there their they them he she his her i you we our not no so if
-    """.split()  # noqa: SIM905 (a word list reads best as text)
-)
+FORMAT_VERSION = 2
+"""How rows are normalised (`store.text.strip_thousands`); an index of another version is emptied on
+open and refilled from Chroma by the next sync, so text and queries are always normalised alike."""
 
 
 def normalise(text: str) -> str:
     """Text as indexed and queried: numbers lose thousands separators ("300,000" -> "300000")."""
-    return _THOUSANDS.sub("", text)
+    return strip_thousands(text)
 
 
 def match_query(question: str) -> str | None:
     """An FTS5 query matching any content word of a question (None when it has none)."""
-    terms = dict.fromkeys(t for t in _TERM.findall(normalise(question).lower()) if t not in _STOPWORDS)
+    terms = dict.fromkeys(t for t in _TERM.findall(normalise(question).lower()) if t not in STOPWORDS)
     return " OR ".join(f'"{term}"' for term in terms) or None
 
 
@@ -72,19 +71,18 @@ class LexicalIndex:
                 "text, title, chunk_id UNINDEXED, article_id UNINDEXED, content_hash UNINDEXED,"
                 " published_day UNINDEXED, tokenize='porter unicode61 remove_diacritics 2')"
             )
-            created = not self._db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chunk_rows'"
-            ).fetchone()
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS chunk_rows(chunk_id TEXT PRIMARY KEY, fts_rowid INTEGER NOT NULL,"
                 " article_id TEXT NOT NULL, content_hash TEXT NOT NULL, published_day INTEGER NOT NULL)"
             )
             self._db.execute("CREATE INDEX IF NOT EXISTS chunk_rows_article ON chunk_rows(article_id)")
-            if created:  # an index written before `chunk_rows` existed: fill it from the FTS rows
-                self._db.execute(
-                    "INSERT OR REPLACE INTO chunk_rows"
-                    " SELECT chunk_id, rowid, article_id, content_hash, published_day FROM chunks"
-                )
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version != FORMAT_VERSION:
+                if version:  # 0: a new file, or one from before versions were recorded (also emptied)
+                    logger.info("lexical index: format %s is not %s; rebuilding", version, FORMAT_VERSION)
+                self._db.execute("DELETE FROM chunks")
+                self._db.execute("DELETE FROM chunk_rows")
+                self._db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
 
     def close(self) -> None:
         """Close the database."""

@@ -85,40 +85,27 @@ class Chunk:
 
     def metadata(self) -> dict[str, Any]:
         """Chroma metadata: every article field, so a hit can be cited without another lookup."""
-        meta: dict[str, Any] = {
+        return _citation_metadata(self.title, self.url, self.source, self.published_at) | {
             "article_id": self.article_id,
             "content_hash": self.content_hash,
             "position": self.position,
-            "title": self.title,
-            "published_day": day_number(self.published_at) if self.published_at else 0,
             "sentence_spans": ",".join(f"{start}:{end}" for start, end in self.sentence_spans),
         }
-        if self.url:
-            meta["url"] = self.url
-        if self.source:
-            meta["source"] = self.source
-        if self.published_at:
-            meta["published_at"] = self.published_at.isoformat()
-        return meta
 
     @classmethod
     def from_metadata(cls, text: str, meta: Mapping[str, Any]) -> Chunk:
         """Rebuild a chunk from what Chroma returns."""
-        published = meta.get("published_at")
         spans = str(meta.get("sentence_spans") or "")
         return cls(
             article_id=str(meta["article_id"]),
             content_hash=str(meta["content_hash"]),
             position=int(meta["position"]),
             text=text,
-            title=str(meta.get("title", "")),
-            url=meta.get("url"),
-            source=meta.get("source"),
-            published_at=date.fromisoformat(str(published)) if published else None,
             sentence_spans=tuple(
                 (int(start), int(end))
                 for start, end in (span.split(":") for span in spans.split(",") if span)
             ),
+            **_citation_fields(meta),
         )
 
 
@@ -154,3 +141,59 @@ class ArticleRecord:
     published_at: date | None = None
     origin: str = ""
     ingested_at: str = ""
+
+    @classmethod
+    def from_metadata(cls, article_id: str, body: str | None, meta: Mapping[str, Any]) -> ArticleRecord:
+        """Rebuild a record from what Chroma returns for the articles collection."""
+        return cls(
+            id=article_id,
+            body=body or "",
+            content_hash=str(meta.get("content_hash", "")),
+            chunk_count=int(meta.get("chunk_count", 0)),
+            origin=str(meta.get("origin", "")),
+            ingested_at=str(meta.get("ingested_at", "")),
+            **_citation_fields(meta),
+        )
+
+
+def article_metadata(article: Article, chunk_count: int, ingested_at: str) -> dict[str, Any]:
+    """Chroma metadata of an article's record: its fields and the bookkeeping of this version."""
+    meta = _citation_metadata(article.title, article.url, article.source, article.published_at) | {
+        "content_hash": article.content_hash,
+        "chunk_count": chunk_count,
+        "ingested_at": ingested_at,
+    }
+    if article.origin:
+        meta["origin"] = article.origin
+    return meta
+
+
+def _citation_metadata(
+    title: str, url: str | None, source: str | None, published_at: date | None
+) -> dict[str, Any]:
+    """The fields a citation shows, as Chroma metadata (which has no None and no dates).
+
+    `published_day` (YYYYMMDD, 0 when undated) is what date filters compare.
+    """
+    meta: dict[str, Any] = {
+        "title": title,
+        "published_day": day_number(published_at) if published_at else 0,
+    }
+    if url:
+        meta["url"] = url
+    if source:
+        meta["source"] = source
+    if published_at:
+        meta["published_at"] = published_at.isoformat()
+    return meta
+
+
+def _citation_fields(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The inverse of `_citation_metadata`: title, url, source and published_at."""
+    published = meta.get("published_at")
+    return {
+        "title": str(meta.get("title", "")),
+        "url": meta.get("url"),
+        "source": meta.get("source"),
+        "published_at": date.fromisoformat(str(published)) if published else None,
+    }

@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 
 import ingest
 import store
-from bot.cli import cli
+from bot.frontends.cli import cli
 from store.records import Article, Chunk, pack_vectors
 
 try:  # works whether or not tests/ is a package
@@ -93,21 +93,22 @@ def store_settings(tmp_path: Path) -> store.StoreSettings:
 @pytest.fixture
 def kb(
     store_settings: store.StoreSettings, embeddings: store.SentenceTransformerEmbeddings
-) -> store.KnowledgeBase:
-    """An empty embedded knowledge base under tmp_path."""
-    return store.open_knowledge_base(store_settings, embeddings)
+) -> Iterator[store.KnowledgeBase]:
+    """An empty embedded knowledge base under tmp_path, closed after the test."""
+    with store.open_knowledge_base(store_settings, embeddings) as knowledge_base:
+        yield knowledge_base
 
 
 @pytest.fixture(scope="session")
 def sample_kb(
     tmp_path_factory: pytest.TempPathFactory, embeddings: store.SentenceTransformerEmbeddings
-) -> store.KnowledgeBase:
+) -> Iterator[store.KnowledgeBase]:
     """An embedded knowledge base holding the bundled samples; tests must only read it."""
     settings = store.StoreSettings(data_dir=tmp_path_factory.mktemp("sample_kb") / "data")
-    knowledge_base = store.open_knowledge_base(settings, embeddings)
-    report = ingest.ingest_paths([ingest.samples_dir()], knowledge_base, ingest.IngestSettings())
-    assert report.ok, report.failed
-    return knowledge_base
+    with store.open_knowledge_base(settings, embeddings) as knowledge_base:
+        report = ingest.Ingestor(knowledge_base, ingest.IngestSettings()).ingest([ingest.samples_dir()])
+        assert report.ok, report.failed
+        yield knowledge_base
 
 
 def _free_port() -> int:
@@ -176,22 +177,22 @@ def server_kb(
 ) -> Iterator[store.KnowledgeBase]:
     """An empty knowledge base on the server, in collections no other test uses."""
     settings = store.StoreSettings(chroma_url=chroma_server, collection=f"t{uuid4().hex[:12]}")
-    knowledge_base = store.open_knowledge_base(settings, embeddings)
-    yield knowledge_base
-    for collection in (knowledge_base.chunks, knowledge_base.articles):
-        knowledge_base.client.delete_collection(collection.name)
+    with store.open_knowledge_base(settings, embeddings) as knowledge_base:
+        yield knowledge_base
+        for collection in (knowledge_base.chunks, knowledge_base.articles, knowledge_base.duplicates):
+            knowledge_base.client.delete_collection(collection.name)
 
 
 @pytest.fixture(scope="session")
 def server_sample_kb(
     chroma_server: str, embeddings: store.SentenceTransformerEmbeddings
-) -> store.KnowledgeBase:
+) -> Iterator[store.KnowledgeBase]:
     """The bundled samples in collections of their own on the server; tests must only read it."""
     settings = store.StoreSettings(chroma_url=chroma_server, collection=f"samples{uuid4().hex[:8]}")
-    knowledge_base = store.open_knowledge_base(settings, embeddings)
-    report = ingest.ingest_paths([ingest.samples_dir()], knowledge_base, ingest.IngestSettings())
-    assert report.ok, report.failed
-    return knowledge_base
+    with store.open_knowledge_base(settings, embeddings) as knowledge_base:
+        report = ingest.Ingestor(knowledge_base, ingest.IngestSettings()).ingest([ingest.samples_dir()])
+        assert report.ok, report.failed
+        yield knowledge_base
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pytest
 import store
 from ingest.chunking import Chunker
 from ingest.loaders import article_from_record
-from ingest.sentences import split_sentences
 from store.records import Article, Chunk, parse_chunk_id
+from store.text import split_sentences
 
 TOPICS = ["ferry fares", "bus fares", "harbour fees", "tram tickets", "parking permits", "water bills"]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July"]

@@ -18,6 +18,7 @@ from click.testing import Result
 
 import ingest
 import store
+from store.lexical import FORMAT_VERSION as LEXICAL_FORMAT
 from store.lexical import LexicalIndex
 from store.records import Article, Chunk, parse_chunk_id
 
@@ -44,7 +45,7 @@ CROWD = "A crowd of 41387 watched the derby at the riverside stadium on Saturday
 
 def ingest_folder(kb: store.KnowledgeBase, folder: Path = Path("articles")) -> dict[str, str]:
     """Ingest the written articles; return article id by name (the last part of its URL)."""
-    report = ingest.ingest_paths([folder], kb, ingest.IngestSettings())
+    report = ingest.Ingestor(kb, ingest.IngestSettings()).ingest([folder])
     assert report.ok, report.failed
     return {str(record.url).rsplit("/", 1)[-1]: record.id for record in kb.all_articles()}
 
@@ -82,7 +83,7 @@ def test_index_follows_add_update_and_forget(kb: store.KnowledgeBase, write_arti
     assert indexed_articles(kb, "gannets") == {lighthouse}
 
     write_article("lighthouse", LIGHTHOUSE.replace("gannets", "puffins"))
-    report = ingest.ingest_paths([Path("articles")], kb, ingest.IngestSettings())
+    report = ingest.Ingestor(kb, ingest.IngestSettings()).ingest([Path("articles")])
     assert report.updated == [lighthouse]
     record = kb.get_article(lighthouse)
     assert record is not None
@@ -119,7 +120,9 @@ def test_killed_ingest_is_repaired(
 
     assert kb.lexical.versions()[old.id] == {old.content_hash, draft.content_hash}
     assert indexed_articles(kb, "zeppelin hailstones") == {old.id}
-    assert all(hit.chunk.content_hash == old.content_hash for hit in kb.search_lexical("zeppelin lighthouse"))
+    hits = kb.search_lexical("zeppelin lighthouse")
+    assert hits  # the stored version still answers "lighthouse"
+    assert {hit.chunk.content_hash for hit in hits} == {old.content_hash}
     assert kb.get_article(old.id) == old
 
     assert kb.repair() == len(chunks)
@@ -328,27 +331,33 @@ def test_server_clients_catch_up_with_other_writers_without_a_restart(
     assert_lexical_agrees(reader)
 
 
-def test_an_index_written_before_the_row_table_is_upgraded_in_place(tmp_path: Path) -> None:
-    """An FTS-only index file (before `chunk_rows`) gains the row table, filled from its rows, on open."""
-    path = tmp_path / "old.sqlite3"
+@pytest.mark.parametrize("version", [0, 1])
+def test_an_index_of_another_format_is_rebuilt_from_chroma(
+    tmp_path: Path,
+    embeddings: store.SentenceTransformerEmbeddings,
+    write_article: WriteArticle,
+    version: int,
+) -> None:
+    """An index file from before the current normalisation (or before versions) is emptied on open and
+    refilled from Chroma, so its rows and the questions are normalised by the same rule."""
+    write_article("storm", STORM)
+    settings = store.StoreSettings(data_dir=tmp_path / "data")
+    with store.open_knowledge_base(settings, embeddings) as kb:
+        ids = ingest_folder(kb)
+        path = Path(kb.lexical.path)
     old = sqlite3.connect(path)
     old.execute(
-        "CREATE VIRTUAL TABLE chunks USING fts5(text, title, chunk_id UNINDEXED, article_id UNINDEXED,"
-        " content_hash UNINDEXED, published_day UNINDEXED, tokenize='porter unicode61 remove_diacritics 2')"
+        "INSERT INTO chunks(text, chunk_id, article_id, content_hash) VALUES ('ghost', 'g#h#0', 'g', 'h')"
     )
-    old.executemany(
-        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-        [(CROWD, "Derby", "a#h1#0", "a", "h1", 20250105), (STORM, "Storm", "b#h2#0", "b", "h2", 0)],
-    )
+    old.execute(f"PRAGMA user_version = {version}")
     old.commit()
     old.close()
 
-    index = LexicalIndex(path)
-    assert index.count() == 2
-    assert index.versions() == {"a": {"h1"}, "b": {"h2"}}
-    assert index.days(["a#h1#0", "b#h2#0", "unknown"]) == {"a#h1#0": 20250105, "b#h2#0": 0}
-    index.remove(["a"])
-    assert [chunk_id for chunk_id, _ in index.search("derby crowd stadium storm")] == ["b#h2#0"]
+    with store.open_knowledge_base(settings, embeddings) as kb:
+        assert_lexical_agrees(kb)
+        assert indexed_articles(kb, "ghost") == set()
+        assert [hit.chunk.article_id for hit in kb.search_lexical("63500 homes")] == [ids["storm"]]
+        assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == LEXICAL_FORMAT
 
 
 def test_days_and_dated_search(tmp_path: Path) -> None:

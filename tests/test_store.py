@@ -6,6 +6,8 @@ Every test here runs twice: on an embedded store under tmp_path and on a real `c
 from __future__ import annotations
 
 import shutil
+import sqlite3
+import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -61,7 +63,7 @@ def small_corpus(tmp_path: Path) -> Path:
 
 def ingest_folder(kb: store.KnowledgeBase, folder: Path) -> ingest.IngestReport:
     """Ingest a folder with default settings; every source must load."""
-    report = ingest.ingest_paths([folder], kb, ingest.IngestSettings())
+    report = ingest.Ingestor(kb, ingest.IngestSettings()).ingest([folder])
     assert report.ok, report.failed
     return report
 
@@ -346,3 +348,23 @@ def test_recent_articles_newest_first(any_sample_kb: store.KnowledgeBase) -> Non
     recent = any_sample_kb.recent_articles(3)
     assert [record.id for record in recent] == [record.id for record in everything[:3]]
     assert recent[0].published_at == date(2025, 3, 11)
+
+
+def test_close_stops_worker_threads_and_closes_the_index(
+    store_settings: store.StoreSettings, embeddings: store.SentenceTransformerEmbeddings, small_corpus: Path
+) -> None:
+    """A knowledge base used as a context manager stops its threads and closes its files on exit."""
+
+    def store_threads() -> int:
+        return sum(thread.name.startswith("newsdesk-store") for thread in threading.enumerate())
+
+    before = store_threads()
+    with store.open_knowledge_base(store_settings, embeddings) as kb:
+        assert ingest.Ingestor(kb, ingest.IngestSettings()).ingest([small_corpus]).ok
+        assert kb.search_hybrid("storm", k=2)[0]  # hybrid search ranks keywords on a worker thread
+        assert store_threads() > before
+    assert store_threads() == before
+    with pytest.raises(sqlite3.ProgrammingError):
+        kb.lexical.count()
+    with store.open_knowledge_base(store_settings, embeddings) as again:
+        assert again.stats().articles == len(SMALL_CORPUS)

@@ -1,17 +1,22 @@
-"""Sentence splitting tuned for news prose, fast enough to run over millions of words.
+"""Text rules every layer shares: sentences, numbers, stop words and how dates are written.
 
-Rules: a sentence ends at `.`, `!`, `?` or `…` (plus closing quotes or brackets) followed by
-space and a capital, digit or opening quote; not after a known abbreviation ("Mr.", "U.S.",
-"Jan.") or an initial ("J. Smith"); decimal numbers such as "36.25" never match because no
-space follows the dot. CJK full stops end a sentence with no space. A line break inside a
-paragraph ends a sentence when the line looks like a heading or a list item (no final
-punctuation) or is short, and is otherwise a soft wrap.
+One rule, one place: ingest splits articles into sentences with these rules, the lexical index
+and the answerers normalise numbers and drop stop words with them, and every front end writes
+dates the same way.
+
+Sentence splitting is tuned for news prose and fast enough for millions of words. A sentence ends
+at `.`, `!`, `?` or `…` (plus closing quotes or brackets) followed by space and a capital, digit or
+opening quote; not after a known abbreviation ("Mr.", "U.S.", "Jan.") or an initial ("J. Smith");
+decimal numbers such as "36.25" never match because no space follows the dot. CJK full stops end a
+sentence with no space. A line break inside a paragraph ends a sentence when the line looks like a
+heading or a list item (no final punctuation) or is short, and is otherwise a soft wrap.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 _ABBREVIATION_WORDS = """
 mr mrs ms mx dr prof sr jr st mt ft messrs inc ltd co corp plc llc bros vs v etc al e.g eg i.e ie
@@ -102,3 +107,39 @@ def _is_boundary(block: str, dot: int, after: int) -> bool:
     if word.lower() in _ABBREVIATIONS:
         return False
     return not _INITIALS.match(word)
+
+
+# ----------------------------------------------------------------------------- numbers and words
+
+_THOUSANDS = re.compile(r"(?<=\d)[,\u202f\u2009](?=\d{3}(?!\d))")
+
+STOPWORDS = frozenset(
+    """
+    a an the and or but of to in on at by for with from as into about is are was were be been has
+    have had do does did will would can could should what which who whom whose when where why how
+    that this these those it its there their they them he she his her i you we our not no so if
+    """.split()  # noqa: SIM905 (a word list reads best as text)
+)
+"""Function words: they carry no topic, so keyword search and word overlap ignore them."""
+
+QUESTION_FILLER = STOPWORDS | frozenset(
+    """
+    over after before than then being may might it's him your us yes also just any some all more
+    most much many says said say according news week year month day today latest recent recently new
+    """.split()  # noqa: SIM905
+)
+"""Stop words plus the words of how people ask about news ("latest", "this week", "said"), which
+say nothing about which sentence answers."""
+
+
+def strip_thousands(text: str) -> str:
+    """Numbers without digit grouping: "300,000" and "300\u202f000" become "300000"; "3.75" stays."""
+    return _THOUSANDS.sub("", text)
+
+
+# ----------------------------------------------------------------------------- dates
+
+
+def format_day(day: date) -> str:
+    """A date as people read it in a citation: "3 Jan 2025" (on every platform, unlike "%-d")."""
+    return f"{day.day} {day:%b %Y}"
