@@ -1,24 +1,25 @@
-"""Turning sources (files, records, pages) into chunks in the knowledge base."""
+"""Turning sources (files, records, pages, feeds) into chunks in the knowledge base.
+
+`Ingestor` (ingest/service.py) is the one entry point the front ends call; the modules below it
+load sources (`loaders`, `fetch`, `feeds`), cut them into chunks (`chunking`) and store them
+(`pipeline`).
+"""
 
 from pathlib import Path
 
 from ingest.chunking import Chunker
 from ingest.config import IngestSettings
 from ingest.errors import LoadError
-from ingest.feeds import FeedError, FeedResult, FeedStore, parse_interval
+from ingest.feeds import Feed, FeedError, FeedResult, FeedStore, format_interval, parse_interval
 from ingest.fetch import Fetcher, FetchPolicy
-from ingest.loaders import LoadFailure, load_file, load_paths
-from ingest.pipeline import (
-    IngestReport,
-    ingest_articles,
-    ingest_feeds,
-    ingest_paths,
-    ingest_urls,
-    make_chunker,
-)
+from ingest.loaders import SUPPORTED_SUFFIXES, LoadFailure, load_file, load_paths
+from ingest.pipeline import IngestReport, ingest_articles, make_chunker
+from ingest.service import Ingestor
 
 __all__ = [
+    "SUPPORTED_SUFFIXES",
     "Chunker",
+    "Feed",
     "FeedError",
     "FeedResult",
     "FeedStore",
@@ -26,12 +27,11 @@ __all__ = [
     "Fetcher",
     "IngestReport",
     "IngestSettings",
+    "Ingestor",
     "LoadError",
     "LoadFailure",
+    "format_interval",
     "ingest_articles",
-    "ingest_feeds",
-    "ingest_paths",
-    "ingest_urls",
     "load_file",
     "load_paths",
     "make_chunker",

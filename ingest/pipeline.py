@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ingest.chunking import Chunker
 from ingest.config import IngestSettings
-from ingest.feeds import FeedResult, FeedStore, refresh_all
-from ingest.fetch import Fetcher, FetchPolicy
-from ingest.loaders import Loaded, LoadFailure, load_paths
+from ingest.loaders import Loaded, LoadFailure
 from store.knowledge_base import EmbeddedArticle, KnowledgeBase, centroid
 from store.records import Article
 
@@ -54,6 +51,20 @@ class IngestReport:
             + f"{len(self.failed)} failed ({self.chunks_written} chunks embedded in {self.seconds:.1f}s)"
         )
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields, as `newsdesk ingest --json` prints them."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": [{"source": f.origin, "reason": f.reason} for f in self.failed],
+            "superseded": [{"source": f.origin, "reason": f.reason} for f in self.superseded],
+            "duplicates": [{"source": f.origin, "reason": f.reason} for f in self.duplicates],
+            "chunks_written": self.chunks_written,
+            "repaired_chunks": self.repaired_chunks,
+            "seconds": round(self.seconds, 3),
+        }
+
 
 def make_chunker(kb: KnowledgeBase, settings: IngestSettings) -> Chunker:
     """A chunker that counts tokens with the store's own embedding model."""
@@ -64,108 +75,9 @@ def make_chunker(kb: KnowledgeBase, settings: IngestSettings) -> Chunker:
     )
 
 
-def ingest_paths(
-    paths: Sequence[Path],
-    kb: KnowledgeBase,
-    settings: IngestSettings,
-    *,
-    on_progress: ProgressCallback | None = None,
-    on_loaded: Callable[[int], None] | None = None,
-) -> IngestReport:
-    """Load every article under `paths` and bring the store up to date with them."""
-    return ingest_sources(paths, kb, settings, on_progress=on_progress, on_loaded=on_loaded)
-
-
 def is_url(source: str | Path) -> bool:
     """Whether a source names a web page rather than a file or folder."""
     return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
-
-
-def ingest_sources(
-    sources: Sequence[str | Path],
-    kb: KnowledgeBase,
-    settings: IngestSettings,
-    fetcher: Fetcher | None = None,
-    *,
-    on_progress: ProgressCallback | None = None,
-    on_loaded: Callable[[int], None] | None = None,
-) -> IngestReport:
-    """Files, folders and page URLs in one run: one report, one batched embedding pass."""
-    urls = [str(source) for source in sources if is_url(source)]
-    paths = [Path(source) for source in sources if not is_url(source)]
-    loaded: list[Loaded] = list(load_paths(paths, max_bytes=int(settings.max_file_mb * 1_000_000)))
-    if urls:
-        if fetcher is None:
-            fetcher = Fetcher(FetchPolicy.from_settings(settings))
-        with fetcher:
-            loaded += [fetcher.fetch_article(url) for url in urls]
-    if on_loaded:
-        on_loaded(sum(isinstance(item, Article) for item in loaded))
-    return ingest_articles(
-        loaded, kb, make_chunker(kb, settings), batch_size=settings.ingest_batch, on_progress=on_progress
-    )
-
-
-def ingest_urls(
-    urls: Sequence[str],
-    kb: KnowledgeBase,
-    settings: IngestSettings,
-    fetcher: Fetcher,
-    *,
-    on_progress: ProgressCallback | None = None,
-) -> IngestReport:
-    """Fetch article pages and bring the store up to date with them."""
-    loaded = [fetcher.fetch_article(url) for url in urls]
-    return ingest_articles(
-        loaded, kb, make_chunker(kb, settings), batch_size=settings.ingest_batch, on_progress=on_progress
-    )
-
-
-def ingest_feeds(
-    store: FeedStore,
-    fetcher: Fetcher,
-    kb: KnowledgeBase,
-    settings: IngestSettings,
-    now: datetime,
-    *,
-    only_due: bool = False,
-) -> tuple[list[FeedResult], IngestReport]:
-    """Refresh feeds, ingest what is new or changed, then save the feeds' state.
-
-    The state is saved only after the articles are stored, so a crash costs a repeated fetch,
-    never a lost article.
-    """
-    results = refresh_all(store, fetcher, now, only_due=only_due)
-    loaded = [item for result in results for item in result.loaded]
-    report = ingest_articles(loaded, kb, make_chunker(kb, settings), batch_size=settings.ingest_batch)
-    store.save()
-    return results, report
-
-
-def watch_feeds(
-    data_dir: Path,
-    fetcher: Fetcher,
-    kb: KnowledgeBase,
-    settings: IngestSettings,
-    stop: threading.Event,
-    *,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    on_refresh: Callable[[list[FeedResult], IngestReport], None] | None = None,
-    max_wait: float = 60.0,
-) -> None:
-    """Refresh due feeds on their schedule until `stop` is set.
-
-    The registry is re-read every round, so feeds added or removed meanwhile (by `newsdesk
-    feeds add`, say) are picked up.
-    """
-    while not stop.is_set():
-        store = FeedStore.in_data_dir(data_dir)
-        results, report = ingest_feeds(store, fetcher, kb, settings, clock(), only_due=True)
-        if results and on_refresh:
-            on_refresh(results, report)
-        now = clock()
-        waits = [((feed.last_checked or now) + feed.every - now).total_seconds() for feed in store.list()]
-        stop.wait(min([max_wait, *waits]) if waits else max_wait)
 
 
 def ingest_articles(

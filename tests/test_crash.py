@@ -220,7 +220,7 @@ def completed_first_ingest(
     data_dir = tmp_path_factory.mktemp("crash_rerun") / "data"
     kb = open_copy(killed_first_ingest.data_dir, data_dir, embeddings)
     stored_before = {record.id for record in kb.all_articles()}
-    report = ingest.ingest_paths([killed_first_ingest.corpus], kb, SETTINGS)
+    report = ingest.Ingestor(kb, SETTINGS).ingest([killed_first_ingest.corpus])
     return CompletedRun(data_dir, stored_before, report)
 
 
@@ -263,7 +263,7 @@ def test_kill_during_update_shows_one_version_per_article(
     assert KILL_AFTER_BATCHES * BATCH <= len(replaced) < ARTICLES
     assert_each_article_whole_in_one_version(kb)
 
-    report = ingest.ingest_paths([corpus], kb, SETTINGS)
+    report = ingest.Ingestor(kb, SETTINGS).ingest([corpus])
     assert report.ok, report.failed
     assert sorted(report.unchanged) == sorted(replaced)
     assert sorted(report.updated) == sorted(set(new_hashes) - replaced)

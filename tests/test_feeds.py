@@ -322,22 +322,23 @@ def test_seen_entries_are_bounded(server: NewsServer, fetcher: Fetcher) -> None:
 def test_watch_ingests_due_feeds_until_stopped(
     server: NewsServer, kb: store.KnowledgeBase, tmp_path: Path
 ) -> None:
-    """`watch_feeds` (behind `newsdesk watch`) refreshes a due feed, ingests it, and stops on request."""
+    """`Ingestor.watch` (behind `newsdesk watch`) refreshes a due feed, ingests it, and stops on request."""
 
     import httpx
-
-    from ingest.fetch import FetchPolicy
-    from ingest.pipeline import watch_feeds
 
     FeedStore.in_data_dir(tmp_path).add(server.url("/feeds/rss.xml"), "1h")
     stop = threading.Event()
     rounds: list[int] = []
-    with Fetcher(
+    fetcher = Fetcher(
         FetchPolicy(allow_private=True, host_delay=0.0, timeout=5.0), client=httpx.Client(trust_env=False)
-    ) as fetcher:
+    )
+    with (
+        fetcher,
+        ingest.Ingestor(kb, ingest.IngestSettings(), data_dir=tmp_path, fetcher=fetcher) as ingestor,
+    ):
         worker = threading.Thread(
-            target=watch_feeds,
-            args=(tmp_path, fetcher, kb, ingest.IngestSettings(), stop),
+            target=ingestor.watch,
+            args=(stop,),
             kwargs={"on_refresh": lambda results, report: rounds.append(len(report.added)), "max_wait": 0.2},
         )
         worker.start()

@@ -401,7 +401,7 @@ def ingest_with_good_file(
     bad_path = folder / bad.name
     if bad.write is not None:
         bad.write(bad_path)
-    report = ingest.ingest_paths([good, bad_path], kb, settings or ingest.IngestSettings())
+    report = ingest.Ingestor(kb, settings or ingest.IngestSettings()).ingest([good, bad_path])
     return report, bad_path
 
 

@@ -17,9 +17,9 @@ from langchain_core.runnables import RunnableLambda
 
 import ingest
 import store
-from bot.chain import Newsdesk
+from bot.answering.chain import Newsdesk
+from bot.answering.retriever import NewsRetriever
 from bot.config import BotSettings
-from bot.retriever import NewsRetriever
 
 WriteArticle = Callable[..., Path]
 
@@ -42,7 +42,7 @@ FERRY = (
 
 def ingest_articles(kb: store.KnowledgeBase, folder: Path = Path("articles")) -> dict[str, str]:
     """Ingest the written articles; return article id by name (the last part of its URL)."""
-    report = ingest.ingest_paths([folder], kb, ingest.IngestSettings())
+    report = ingest.Ingestor(kb, ingest.IngestSettings()).ingest([folder])
     assert report.ok, report.failed
     return {str(record.url).rsplit("/", 1)[-1]: record.id for record in kb.all_articles()}
 

@@ -60,7 +60,7 @@ def test_server_store_is_shared_between_clients(
     server_kb: store.KnowledgeBase, chroma_server: str, embeddings: store.SentenceTransformerEmbeddings
 ) -> None:
     """A second client with the same collection prefix sees what the first one wrote."""
-    ingest.ingest_paths([ingest.samples_dir() / "tram-line.txt"], server_kb, ingest.IngestSettings())
+    ingest.Ingestor(server_kb, ingest.IngestSettings()).ingest([ingest.samples_dir() / "tram-line.txt"])
     prefix = server_kb.chunks.name.removesuffix("-chunks")
     other = store.open_knowledge_base(
         store.StoreSettings(chroma_url=chroma_server, collection=prefix), embeddings
@@ -76,7 +76,7 @@ def test_collection_prefixes_keep_stores_apart(
     server_kb: store.KnowledgeBase, chroma_server: str, embeddings: store.SentenceTransformerEmbeddings
 ) -> None:
     """Two prefixes on one server are two independent stores."""
-    ingest.ingest_paths([ingest.samples_dir() / "tram-line.txt"], server_kb, ingest.IngestSettings())
+    ingest.Ingestor(server_kb, ingest.IngestSettings()).ingest([ingest.samples_dir() / "tram-line.txt"])
     settings = store.StoreSettings(chroma_url=chroma_server, collection=f"t{uuid4().hex[:12]}")
     empty = store.open_knowledge_base(settings, embeddings)
     try:

@@ -1,0 +1,191 @@
+"""The ingest service: every way articles get into (or out of) the store, behind one object.
+
+The CLI, the Telegram bot, the feed scheduler and `newsdesk eval` all call an `Ingestor` instead of
+wiring loaders, fetchers, feed registries and the pipeline themselves, so a rule about ingesting
+lives in one place. Build one per process and share it: its writes take turns under one lock (two
+uploads, a feed refresh and a /forget never interleave), and its `Fetcher` keeps each host's
+robots.txt and request spacing across calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+
+from ingest.chunking import Chunker
+from ingest.config import IngestSettings
+from ingest.feeds import Feed, FeedError, FeedResult, FeedStore, refresh_all
+from ingest.fetch import Fetcher, FetchPolicy
+from ingest.loaders import Loaded, load_paths
+from ingest.pipeline import IngestReport, ProgressCallback, ingest_articles, is_url, make_chunker
+from store import Article, KnowledgeBase
+
+logger = logging.getLogger(__name__)
+
+Source = str | Path
+"""A file, a folder, or an http(s) page URL."""
+RefreshCallback = Callable[[list[FeedResult], IngestReport], None]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ingestor:
+    """Ingests files, folders, page URLs, uploads and feeds into one knowledge base, with reports.
+
+    `kb` may be the knowledge base or a function that opens it, so that commands which only read
+    the feed registry (`newsdesk feeds list`) never open the store. `data_dir` holds the feed
+    registry (`feeds.json`); without it, feed methods raise `FeedError`. `fetcher` defaults to
+    one made from `settings` on first use, closed by `close()`.
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase | Callable[[], KnowledgeBase],
+        settings: IngestSettings,
+        *,
+        data_dir: Path | None = None,
+        fetcher: Fetcher | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._kb = kb
+        self.settings = settings
+        self.data_dir = data_dir
+        self.clock = clock
+        self._fetcher = fetcher
+        self._owns_fetcher = fetcher is None
+        self._lock = threading.RLock()
+
+    @cached_property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base, opened on first use when a function to open it was given."""
+        return self._kb if isinstance(self._kb, KnowledgeBase) else self._kb()
+
+    @cached_property
+    def chunker(self) -> Chunker:
+        """The chunker, counting tokens with the store's own model."""
+        return make_chunker(self.kb, self.settings)
+
+    @property
+    def fetcher(self) -> Fetcher:
+        """The HTTP fetcher with the configured safety policy, made on first use."""
+        if self._fetcher is None:
+            self._fetcher = Fetcher(FetchPolicy.from_settings(self.settings))
+        return self._fetcher
+
+    def close(self) -> None:
+        """Close the fetcher this service made (the knowledge base belongs to its opener)."""
+        if self._owns_fetcher and self._fetcher is not None:
+            self._fetcher.close()
+            self._fetcher = None
+
+    def __enter__(self) -> Ingestor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------------------- articles
+
+    def ingest(
+        self,
+        sources: Sequence[Source],
+        *,
+        on_loaded: Callable[[int], None] | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> IngestReport:
+        """Add or update the articles of files, folders and page URLs: one report, one embedding pass.
+
+        `on_loaded(articles)` is called once every source is read; `on_progress(done, chunks)` after
+        each batch is stored.
+        """
+        urls = [str(source) for source in sources if is_url(source)]
+        paths = [Path(source) for source in sources if not is_url(source)]
+        with self._lock:
+            loaded: list[Loaded] = list(
+                load_paths(paths, max_bytes=int(self.settings.max_file_mb * 1_000_000))
+            )
+            loaded += [self.fetcher.fetch_article(url) for url in urls]
+            if on_loaded:
+                on_loaded(sum(isinstance(item, Article) for item in loaded))
+            return self._store(loaded, on_progress)
+
+    def ingest_loaded(
+        self, items: Iterable[Loaded], *, on_progress: ProgressCallback | None = None
+    ) -> IngestReport:
+        """Store articles that were already loaded (failures among them are reported)."""
+        with self._lock:
+            return self._store(items, on_progress)
+
+    def forget(self, article_ids: Iterable[str]) -> tuple[list[str], list[str]]:
+        """Remove articles and their chunks: (the ids removed, the ids that were not stored)."""
+        removed: list[str] = []
+        missing: list[str] = []
+        with self._lock:
+            for article_id in dict.fromkeys(article_ids):
+                (removed if self.kb.forget(article_id) else missing).append(article_id)
+        return removed, missing
+
+    def _store(self, items: Iterable[Loaded], on_progress: ProgressCallback | None) -> IngestReport:
+        return ingest_articles(
+            items, self.kb, self.chunker, batch_size=self.settings.ingest_batch, on_progress=on_progress
+        )
+
+    # ----------------------------------------------------------------------------- feeds
+
+    @property
+    def feeds(self) -> FeedStore:
+        """The feed registry as it is on disk now (another process may have changed it)."""
+        if self.data_dir is None:
+            raise FeedError("feeds need a data dir (NEWSDESK_DATA_DIR)")
+        return FeedStore.in_data_dir(self.data_dir)
+
+    def follow(self, url: str, every: str | timedelta | None = None) -> Feed:
+        """Follow a feed (or change how often an already followed one is refreshed)."""
+        with self._lock:
+            return self.feeds.add(url, every or self.settings.feed_every)
+
+    def unfollow(self, url: str) -> bool:
+        """Stop following a feed (its articles stay); False when it was not followed."""
+        with self._lock:
+            return self.feeds.remove(url)
+
+    def refresh_feeds(self, *, only_due: bool = False) -> tuple[list[FeedResult], IngestReport]:
+        """Fetch every feed (or only those due), ingest new and changed entries, then save their state.
+
+        The state is saved only after the articles are stored, so a crash costs a repeated fetch,
+        never a lost article.
+        """
+        with self._lock:
+            registry = self.feeds
+            results = refresh_all(registry, self.fetcher, self.clock(), only_due=only_due)
+            report = self._store([item for result in results for item in result.loaded], None)
+            registry.save()
+        return results, report
+
+    def has_due_feeds(self) -> bool:
+        """Whether any followed feed's refresh interval has passed."""
+        return self.data_dir is not None and bool(self.feeds.due(self.clock()))
+
+    def watch(
+        self, stop: threading.Event, *, on_refresh: RefreshCallback | None = None, max_wait: float = 60.0
+    ) -> None:
+        """Refresh due feeds on their schedules until `stop` is set.
+
+        The registry is re-read every round, so feeds added or removed meanwhile (by `newsdesk
+        feeds add`, say) are picked up.
+        """
+        while not stop.is_set():
+            results, report = self.refresh_feeds(only_due=True)
+            if results and on_refresh:
+                on_refresh(results, report)
+            now = self.clock()
+            waits = [
+                ((feed.last_checked or now) + feed.every - now).total_seconds() for feed in self.feeds.list()
+            ]
+            stop.wait(min([max_wait, *waits]))
