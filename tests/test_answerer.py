@@ -10,9 +10,9 @@ from datetime import date
 import pytest
 
 import store
-from bot.answer import NOT_FOUND
-from bot.answerers import terms
-from bot.chain import Newsdesk
+from bot.answering.answer import NOT_FOUND, Answer, Turn
+from bot.answering.chain import Newsdesk
+from bot.answering.extractive import terms
 from bot.config import BotSettings
 
 AS_OF = date(2025, 12, 31)
@@ -43,3 +43,15 @@ def test_a_one_word_topic_still_finds_its_story(newsdesk: Newsdesk, question: st
     answer = newsdesk.ask(question, as_of=AS_OF)
     assert answer.found, answer.text
     assert answer.citations[0].article_id == article
+
+
+@pytest.mark.parametrize(("keep", "expected"), [(0, []), (1, ["third"]), (3, ["first", "second", "third"])])
+def test_remember_keeps_the_last_turns(
+    sample_kb: store.KnowledgeBase, keep: int, expected: list[str]
+) -> None:
+    """`Newsdesk.remember` keeps the last `history_turns` turns, and none at all when it is 0."""
+    newsdesk = Newsdesk(sample_kb, BotSettings(history_turns=keep))
+    history: list[Turn] = []
+    for question in ("first", "second", "third"):
+        history = newsdesk.remember(history, Answer(f"answer to {question}", found=True, question=question))
+    assert [turn.question for turn in history] == expected

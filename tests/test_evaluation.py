@@ -13,8 +13,7 @@ from click.testing import CliRunner, Result
 
 import ingest
 import store
-from bot.chain import Newsdesk
-from bot.cli import cli
+from bot.answering.chain import Newsdesk
 from bot.config import BotSettings
 from bot.evaluation import (
     EvalQuestion,
@@ -31,6 +30,7 @@ from bot.evaluation import (
     reciprocal_rank,
     retrieval_scores,
 )
+from bot.frontends.cli import cli
 from store import Article
 
 QUESTIONS = Path(__file__).parent / "data" / "eval_questions.jsonl"

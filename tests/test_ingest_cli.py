@@ -124,7 +124,7 @@ def test_help(run_cli: RunCli, args: list[str], expected: list[str]) -> None:
 def test_help_does_not_load_the_model(tmp_path: Path) -> None:
     """`newsdesk --help` imports neither sentence-transformers nor torch, so it starts at once."""
     script = (
-        "import sys\nfrom bot.cli import main\nsys.argv = ['newsdesk', '--help']\n"
+        "import sys\nfrom bot.frontends.cli import main\nsys.argv = ['newsdesk', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in ('sentence_transformers', 'torch') if m in sys.modules))\n"
     )
@@ -195,3 +195,22 @@ def test_failure_line_shows_a_file_name_with_brackets(run_cli: RunCli) -> None:
     result = run_cli("ingest", "notes [draft].txt")
     assert result.exit_code == 1
     assert "failed notes [draft].txt: empty file" in flat(result.output)
+
+
+def test_feeds_are_followed_listed_and_dropped_without_opening_the_store(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """`feeds add/list/remove` only touch the feed registry: the store is never created for them."""
+    url = "https://harbour-herald.test/rss.xml"
+
+    added = run_cli("feeds", "add", url, "--every", "2h")
+    listed = run_cli("feeds", "list")
+    removed = run_cli("feeds", "remove", url)
+    again = run_cli("feeds", "remove", url)
+
+    assert added.exit_code == 0 and f"following {url} every 2h" in flat(added.output)
+    assert listed.exit_code == 0 and url in flat(listed.output)
+    assert removed.exit_code == 0 and f"no longer following {url}" in flat(removed.output)
+    assert again.exit_code == 1 and f"not a followed feed: {url}" in again.output
+    assert (tmp_path / "data" / "feeds.json").is_file()
+    assert not (tmp_path / "data" / "chroma").exists()

@@ -20,10 +20,10 @@ from telegram.ext import Application
 
 import ingest
 import store
-from bot.answerers import make_answerer
-from bot.chain import Newsdesk
+from bot.answering import Newsdesk, Turn
+from bot.answering.registry import make_answerer
 from bot.config import BotSettings
-from bot.telegram import DRAFT_EVERY, ERROR_REPLY, build_application
+from bot.frontends.telegram import DRAFT_EVERY, ERROR_REPLY, build_application
 
 try:  # works whether or not tests/ is a package
     from tests.openai_emulator import JSON, OpenAIEmulator, Reply
@@ -126,16 +126,19 @@ def make_app(
 
     def make(*, state_file: Path | None = None, **settings: Any) -> Application:
         """The Application for these settings."""
-        llm = BotSettings(
+        bot = BotSettings(
+            telegram_bot_token=emu.token,
+            telegram_base_url=emu.base_url,
             answerer="llm",
             llm_base_url=llm_server.base_url,
             llm_model="test-model",
             llm_api_key="k",
             llm_timeout=5,
+            **settings,
         )
-        newsdesk = Newsdesk(sample_kb, llm, answerer=make_answerer(llm, embeddings))
-        bot = BotSettings(telegram_bot_token=emu.token, telegram_base_url=emu.base_url, **settings)
-        return build_application(bot, newsdesk, ingest.IngestSettings(), state_file=state_file)
+        newsdesk = Newsdesk(sample_kb, bot, answerer=make_answerer(bot, embeddings))
+        ingestor = ingest.Ingestor(sample_kb, ingest.IngestSettings())
+        return build_application(bot, newsdesk, ingestor, state_file=state_file)
 
     return make
 
@@ -220,7 +223,7 @@ def test_unverified_draft_is_replaced_by_the_extractive_answer(
 def test_history_survives_a_restart_and_is_used_for_follow_ups(
     emu: BotAPIEmulator, llm_server: OpenAIEmulator, make_app: MakeApp, tmp_path: Path
 ) -> None:
-    """Turns kept in chat_data are pickled; after a restart, a follow-up is rewritten with them."""
+    """Turns kept in the typed ChatData are pickled; after a restart, a follow-up is rewritten with them."""
     state_file = tmp_path / "state" / "state.pickle"
     llm_server.respond_with(model)
 
@@ -232,23 +235,23 @@ def test_history_survives_a_restart_and_is_used_for_follow_ups(
     assert state_file.exists()
     restarted = make_app(state_file=state_file)
 
-    async def second() -> tuple[list[dict[str, str]], list[JSON]]:
+    async def second() -> tuple[list[Turn], list[JSON]]:
         async with running(restarted):
-            loaded = list(restarted.chat_data[USER]["history"])
+            loaded = list(restarted.chat_data[USER].history)
             emu.send_user_message(FOLLOW_UP)
             return loaded, await final_replies(emu, USER, 2)
 
     loaded, (_, follow_up) = asyncio.run(second())
 
     first_answer = first_reply["text"].partition("\n\nSources")[0]
-    assert loaded == [{"question": DELIVERY_QUESTION, "answer": first_answer}]
+    assert loaded == [Turn(DELIVERY_QUESTION, first_answer)]
     rewrite = next(body for body in llm_server.requests if is_rewrite(body))
     assert f"Q: {DELIVERY_QUESTION}\nA: {first_answer}" in rewrite["messages"][-1]["content"]
     assert follow_up["text"].startswith(
         "Xiaomi founder Lei Jun set the 2025 target of 300,000 deliveries [1]."
     )
     assert DELIVERY_URL in [e.get("url") for e in follow_up["entities"]]
-    assert restarted.chat_data[USER]["history"][-1]["question"] == REWRITTEN
+    assert restarted.chat_data[USER].history[-1].question == REWRITTEN
 
 
 def test_history_keeps_the_last_turns_per_chat_and_reset_clears_it(
@@ -265,11 +268,11 @@ def test_history_keeps_the_last_turns_per_chat_and_reset_clears_it(
             await final_replies(emu, USER, n)
         emu.send_user_message(DELIVERY_QUESTION, user_id=OTHER)
         await final_replies(emu, OTHER)
-        histories["before"] = list(app.chat_data[USER]["history"])
+        histories["before"] = list(app.chat_data[USER].history)
         emu.send_user_message("/reset")
         await final_replies(emu, USER, 4)
-        histories["after"] = list(app.chat_data[USER].get("history", []))
-        histories["other"] = list(app.chat_data[OTHER]["history"])
+        histories["after"] = list(app.chat_data[USER].history)
+        histories["other"] = list(app.chat_data[OTHER].history)
         requests_before = len(llm_server.requests)
         emu.send_user_message(FOLLOW_UP)
         replies = await final_replies(emu, USER, 5)
@@ -278,9 +281,9 @@ def test_history_keeps_the_last_turns_per_chat_and_reset_clears_it(
 
     replies = serve(app, script)
 
-    assert [turn["question"] for turn in histories["before"]] == [REWRITTEN, REWRITTEN]
+    assert [turn.question for turn in histories["before"]] == [REWRITTEN, REWRITTEN]
     assert histories["after"] == []
-    assert [turn["question"] for turn in histories["other"]] == [DELIVERY_QUESTION]
+    assert [turn.question for turn in histories["other"]] == [DELIVERY_QUESTION]
     assert replies[3]["text"] == "Done: I forgot our conversation. Ask me anything."
     assert histories["new"] == []  # no history after /reset: nothing to rewrite
-    assert app.chat_data[USER]["history"][0]["question"] == FOLLOW_UP
+    assert app.chat_data[USER].history[0].question == FOLLOW_UP

@@ -11,8 +11,8 @@ from datetime import date
 
 import pytest
 
-from bot.answer import NOT_FOUND, Answer, Citation, draft_text
-from bot.render import LIMIT, escape, pack, render_answer, source_line
+from bot.answering.answer import NOT_FOUND, Answer, Citation, draft_text
+from bot.frontends.render import LIMIT, escape, pack, render_answer, source_line
 
 try:  # works whether or not tests/ is a package
     from tests.telegram_emulator import parse_html

@@ -29,11 +29,11 @@ from telegram.ext import Application
 
 import ingest
 import store
-from bot.answer import Answer, Citation, Turn
-from bot.chain import Newsdesk
-from bot.cli import configure_logging
+from bot.answering.answer import NOT_FOUND, Answer, Citation, Turn
+from bot.answering.chain import Newsdesk
 from bot.config import BotSettings
-from bot.telegram import COMMANDS, EMPTY_STORE, ERROR_REPLY, build_application
+from bot.frontends.cli import configure_logging
+from bot.frontends.telegram import COMMANDS, EMPTY_STORE, ERROR_REPLY, build_application
 
 try:  # works whether or not tests/ is a package
     from tests.telegram_emulator import JSON, BotAPIEmulator, serve
@@ -171,8 +171,10 @@ def make_app(emu: BotAPIEmulator, sample_kb: store.KnowledgeBase) -> MakeApp:
     def make(*, kb: store.KnowledgeBase | None = None, answerer: Any = None, **settings: Any) -> Application:
         """The Application for these settings."""
         bot_settings = BotSettings(telegram_bot_token=emu.token, telegram_base_url=emu.base_url, **settings)
-        newsdesk = Newsdesk(sample_kb if kb is None else kb, BotSettings(), answerer=answerer)
-        return build_application(bot_settings, newsdesk, ingest.IngestSettings())
+        newsdesk = Newsdesk(sample_kb if kb is None else kb, bot_settings, answerer=answerer)
+        return build_application(
+            bot_settings, newsdesk, ingest.Ingestor(newsdesk.kb, ingest.IngestSettings())
+        )
 
     return make
 
@@ -227,6 +229,29 @@ def test_question_gets_cited_answer(emu: BotAPIEmulator, make_app: MakeApp) -> N
     assert DELIVERY_URL in link_urls(reply)
     assert {"type": "bold", "offset": len(answer) + 2, "length": len("Sources")} in reply["entities"]
     assert reply["link_preview_disabled"]
+
+
+@pytest.mark.parametrize(("turns", "follow_up_found"), [(3, True), (0, False)])
+def test_follow_ups_use_the_kept_turns(
+    emu: BotAPIEmulator, make_app: MakeApp, turns: int, follow_up_found: bool
+) -> None:
+    """ "and who set it?" borrows the previous question; with NEWSDESK_HISTORY_TURNS=0 no turn is kept."""
+    app = make_app(history_turns=turns)
+    kept: list[Turn] = []
+
+    async def script() -> list[JSON]:
+        emu.send_user_message(DELIVERY_QUESTION)
+        await replies(emu, USER)
+        emu.send_user_message("and who set it?")
+        messages = await replies(emu, USER, 2)
+        kept.extend(app.chat_data[USER].history)
+        return messages
+
+    _, follow_up = serve(app, script)
+
+    assert ("\n\nSources\n" in follow_up["text"]) is follow_up_found
+    assert follow_up["text"].startswith(NOT_FOUND) is not follow_up_found
+    assert len(kept) == min(turns, 2)
 
 
 def test_article_text_with_html_characters_is_escaped(emu: BotAPIEmulator, make_app: MakeApp) -> None:
@@ -595,14 +620,14 @@ def test_answerer_error_gets_a_generic_reply(
         emu.send_user_message(DELIVERY_QUESTION)
         return await replies(emu, USER)
 
-    with caplog.at_level(logging.ERROR, logger="bot.telegram"):
+    with caplog.at_level(logging.ERROR, logger="bot.frontends.telegram"):
         (reply,) = serve(make_app(answerer=FailingAnswerer()), script)
 
     assert reply["text"] == ERROR_REPLY
     assert reply["text"].startswith("Sorry, something went wrong")
     for internal in ("RuntimeError", "Traceback", "secret_path", "exploded"):
         assert internal not in reply["text"]
-    (record,) = [r for r in caplog.records if r.name == "bot.telegram"]
+    (record,) = [r for r in caplog.records if r.name == "bot.frontends.telegram"]
     assert record.exc_info is not None and isinstance(record.exc_info[1], RuntimeError)
 
 
@@ -657,7 +682,11 @@ def test_allow_lists_are_read_from_the_environment(monkeypatch: pytest.MonkeyPat
 
 def test_bot_needs_a_token(sample_kb: store.KnowledgeBase, run_cli: Callable[..., Any]) -> None:
     with pytest.raises(ValueError, match="TELEGRAM_BOT_TOKEN"):
-        build_application(BotSettings(), Newsdesk(sample_kb, BotSettings()))
+        build_application(
+            BotSettings(),
+            Newsdesk(sample_kb, BotSettings()),
+            ingest.Ingestor(sample_kb, ingest.IngestSettings()),
+        )
 
     result = run_cli("bot")
 
@@ -672,10 +701,10 @@ def test_bot_needs_a_token(sample_kb: store.KnowledgeBase, run_cli: Callable[...
 def data_dir(tmp_path: Path, embeddings: store.SentenceTransformerEmbeddings) -> Path:
     """A store folder holding the delivery-target sample, ingested in-process."""
     folder = tmp_path / "store"
-    kb = store.open_knowledge_base(store.StoreSettings(data_dir=folder), embeddings)
-    report = ingest.ingest_paths(
-        [ingest.samples_dir() / "xiaomi-ev-deliveries.md"], kb, ingest.IngestSettings()
-    )
+    with store.open_knowledge_base(store.StoreSettings(data_dir=folder), embeddings) as kb:
+        report = ingest.Ingestor(kb, ingest.IngestSettings()).ingest(
+            [ingest.samples_dir() / "xiaomi-ev-deliveries.md"]
+        )
     assert report.ok and len(report.added) == 1
     return folder
 
@@ -812,7 +841,9 @@ def _admin_app(emu: BotAPIEmulator, kb: store.KnowledgeBase, data_dir: Path | No
     """The bot with ADMIN as admin, fetching from loopback allowed (the test site is on 127.0.0.1)."""
     settings = BotSettings(telegram_bot_token=emu.token, telegram_base_url=emu.base_url, admins=str(ADMIN))
     ingest_settings = ingest.IngestSettings(allow_private_urls=True, fetch_host_delay=0.0)
-    return build_application(settings, Newsdesk(kb, BotSettings()), ingest_settings, data_dir=data_dir)
+    return build_application(
+        settings, Newsdesk(kb, BotSettings()), ingest.Ingestor(kb, ingest_settings, data_dir=data_dir)
+    )
 
 
 def test_an_admin_link_is_fetched_and_ingested(emu: BotAPIEmulator, kb: store.KnowledgeBase) -> None:
@@ -844,7 +875,7 @@ def test_forget_removes_an_article_for_admins_only(
     """/forget ID removes the article for an admin; others are refused and nothing is removed."""
     article = tmp_path / "a.md"
     article.write_text("---\ntitle: Quay repairs finish\npublished_at: 2025-01-05\n---\nThe quay reopened.\n")
-    ingest.ingest_paths([article], kb, ingest.IngestSettings())
+    ingest.Ingestor(kb, ingest.IngestSettings()).ingest([article])
     (record,) = kb.all_articles()
 
     async def script() -> list[str]:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.timeframe import TimeWindow, is_time_bound, time_window, wants_recent
+from bot.answering.timeframe import TimeWindow, is_time_bound, time_window, wants_recent
 
 WED = date(2025, 3, 12)  # a Wednesday in the middle of a month
 

@@ -1,7 +1,8 @@
-"""The Telegram front end: a python-telegram-bot Application over `Newsdesk.ask`.
+"""The Telegram front end: a python-telegram-bot Application over the two services.
 
-Handlers are small; long-lived objects live in `bot_data`; answering and ingesting run in
-worker threads so one slow question never stalls other chats.
+Handlers are small; the services (`Newsdesk` for answering, `Ingestor` for ingesting) live in a
+typed `BotData`, each chat's follow-up history in a typed `ChatData` (PTB's `ContextTypes`);
+answering and ingesting run in worker threads so one slow question never stalls other chats.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import re
 import secrets
 import tempfile
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions, Message, MessageEntity, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
@@ -24,9 +26,11 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
+    CallbackContext,
     CommandHandler,
     ContextTypes,
     Defaults,
+    ExtBot,
     MessageHandler,
     PersistenceInput,
     PicklePersistence,
@@ -34,15 +38,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.answer import Turn, draft_text
-from bot.chain import InvalidQuestionError, Newsdesk
+from bot.answering import InvalidQuestionError, Newsdesk, Turn, draft_text
 from bot.config import BotSettings
-from bot.render import LIMIT, escape, pack, render_answer
-from ingest import FeedStore, Fetcher, FetchPolicy, IngestReport, IngestSettings, ingest_feeds, ingest_paths
-from ingest.feeds import format_interval
-from ingest.loaders import SUPPORTED_SUFFIXES
-from ingest.pipeline import ingest_sources
+from bot.frontends.render import LIMIT, escape, pack, render_answer
+from ingest import SUPPORTED_SUFFIXES, Ingestor, IngestReport, format_interval
 from store import EmptyStoreError
+from store.text import format_day
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +75,30 @@ TYPING_EVERY = 4.5  # seconds; Telegram shows a chat action for about five
 DRAFT_EVERY = 1.0  # seconds between edits of a streamed draft: Telegram's per-chat edit budget
 FEED_CHECK_EVERY = 60.0  # seconds between checks for feeds whose refresh interval has passed
 LINK = re.compile(r"^\s*(https?://\S+)\s*$", re.IGNORECASE)
+STATE_FILE = "telegram-chats.pickle"
+"""Chat histories in the data dir (a new name: files of the untyped state before it are ignored)."""
 
 
-def _newsdesk(context: ContextTypes.DEFAULT_TYPE) -> Newsdesk:
-    return context.bot_data["newsdesk"]
+class BotData:
+    """What every handler shares: the two services and the settings.
+
+    PTB creates it empty (`ContextTypes(bot_data=BotData)`); `build_application` fills it once.
+    """
+
+    newsdesk: Newsdesk
+    ingestor: Ingestor
+    settings: BotSettings
 
 
-def _settings(context: ContextTypes.DEFAULT_TYPE) -> BotSettings:
-    return context.bot_data["settings"]
+@dataclass
+class ChatData:
+    """What the bot keeps per chat, across restarts: the last turns, for follow-up questions."""
+
+    history: list[Turn] = field(default_factory=list)
+
+
+Context = CallbackContext[ExtBot[None], dict[Any, Any], ChatData, BotData]
+CONTEXT_TYPES = ContextTypes(bot_data=BotData, chat_data=ChatData)
 
 
 @contextlib.asynccontextmanager
@@ -101,9 +118,9 @@ async def typing(message: Message) -> AsyncIterator[None]:
         task.cancel()
 
 
-async def gatekeeper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def gatekeeper(update: Update, context: Context) -> None:
     """Stop updates from users or chats outside the allow-lists (refusing politely in private)."""
-    settings = _settings(context)
+    settings = context.bot_data.settings
     user, chat = update.effective_user, update.effective_chat
     user_ok = not settings.allowed_users or (user is not None and user.id in settings.allowed_users)
     chat_ok = not settings.allowed_chats or (chat is not None and chat.id in settings.allowed_chats)
@@ -115,7 +132,7 @@ async def gatekeeper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         raise ApplicationHandlerStop
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: Context) -> None:
     """Greet and explain in two lines."""
     assert update.effective_message
     await update.effective_message.reply_html(
@@ -124,23 +141,23 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: Context) -> None:
     """List the commands."""
     assert update.effective_message
     await update.effective_message.reply_html(HELP)
 
 
-async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def sources(update: Update, context: Context) -> None:
     """List the newest articles with a count of the store."""
     assert update.effective_message
-    kb = _newsdesk(context).kb
+    kb = context.bot_data.newsdesk.kb
     stats, recent = await asyncio.to_thread(lambda: (kb.stats(), kb.recent_articles(10)))
     if not stats.articles:
         await update.effective_message.reply_text(EMPTY_STORE)
         return
     lines = [f"<b>{stats.articles} articles</b> from {stats.sources} outlets. Newest:"]
     for record in recent:
-        when = record.published_at.strftime("%-d %b %Y") if record.published_at else "undated"
+        when = format_day(record.published_at) if record.published_at else "undated"
         outlet = f" — {escape(record.source)}" if record.source else ""
         lines.append(f"• {escape(record.title)}{outlet}, {when}")
     for text in pack(["\n".join(lines)]):
@@ -167,7 +184,7 @@ def addressed_text(message: Message, bot_username: str, bot_id: int) -> str | No
     return " ".join(cleaned.split())
 
 
-async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def question(update: Update, context: Context) -> None:
     """Answer a question with citations (in groups only when mentioned or replied to)."""
     message = update.effective_message
     assert message
@@ -181,11 +198,10 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not await _turned_away(update, context):
             await ingest_links(message, context, [link.group(1)])
         return
-    chat_data = context.chat_data if context.chat_data is not None else {}
-    history = [Turn(**turn) for turn in chat_data.get("history", [])]
+    chat = context.chat_data if context.chat_data is not None else ChatData()
     loop = asyncio.get_running_loop()
     tokens: asyncio.Queue[str] = asyncio.Queue()
-    newsdesk = _newsdesk(context)
+    newsdesk = context.bot_data.newsdesk
 
     def on_token(token: str) -> None:
         loop.call_soon_threadsafe(tokens.put_nowait, token)
@@ -194,7 +210,7 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         async with typing(message):
             work = asyncio.create_task(
-                asyncio.to_thread(newsdesk.ask, text, history=history, on_token=on_token)
+                asyncio.to_thread(newsdesk.ask, text, history=chat.history, on_token=on_token)
             )
             while not work.done():
                 await asyncio.wait({work}, timeout=DRAFT_EVERY)
@@ -206,13 +222,8 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except InvalidQuestionError as error:
         await message.reply_text(str(error))
         return
+    chat.history = newsdesk.remember(chat.history, answer)  # before the reply: a quick follow-up sees it
     await draft.finish(render_answer(answer))
-    turns = context.bot_data["settings"].history_turns
-    chat_data["history"] = (
-        [*chat_data.get("history", []), {"question": answer.question, "answer": answer.text}][-turns:]
-        if turns
-        else []
-    )
 
 
 def _drain(queue: asyncio.Queue[str]) -> str:
@@ -260,15 +271,15 @@ class Draft:
             await self.message.reply_html(part, link_preview_options=NO_PREVIEW)
 
 
-async def reset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reset(update: Update, context: Context) -> None:
     """Forget this chat's earlier questions."""
     assert update.effective_message
     if context.chat_data is not None:
-        context.chat_data.pop("history", None)
+        context.chat_data.history = []
     await update.effective_message.reply_text("Done: I forgot our conversation. Ask me anything.")
 
 
-async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ingest_command(update: Update, context: Context) -> None:
     """Ingest the pages linked in `/ingest URL...`, or explain how to send files."""
     message = update.effective_message
     assert message
@@ -284,15 +295,14 @@ async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
 
 
-async def ingest_links(message: Message, context: ContextTypes.DEFAULT_TYPE, urls: list[str]) -> None:
+async def ingest_links(message: Message, context: Context, urls: list[str]) -> None:
     """Fetch and ingest article pages for an admin (callers check), replying with the report."""
-    settings: IngestSettings = context.bot_data["ingest_settings"]
-    async with typing(message), context.bot_data["ingest_lock"]:
-        report = await asyncio.to_thread(ingest_sources, urls, _newsdesk(context).kb, settings)
+    async with typing(message):
+        report = await asyncio.to_thread(context.bot_data.ingestor.ingest, urls)
     await message.reply_html(format_report(report), link_preview_options=NO_PREVIEW)
 
 
-async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget(update: Update, context: Context) -> None:
     """Remove articles by id (admins only)."""
     message = update.effective_message
     assert message
@@ -303,21 +313,16 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             "Usage: <code>/forget ARTICLE_ID</code> (ids are in <code>newsdesk stats</code>)"
         )
         return
-    kb = _newsdesk(context).kb
-    async with context.bot_data["ingest_lock"]:
-        removed = [
-            article_id for article_id in context.args if await asyncio.to_thread(kb.forget, article_id)
-        ]
-    missing = [article_id for article_id in context.args if article_id not in removed]
+    removed, missing = await asyncio.to_thread(context.bot_data.ingestor.forget, context.args)
     lines = [f"Forgot {escape(a)}." for a in removed] + [f"Not in the store: {escape(a)}." for a in missing]
     await message.reply_html("\n".join(lines))
 
 
-async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def feeds(update: Update, context: Context) -> None:
     """List followed feeds with their last refresh."""
     assert update.effective_message
-    data_dir: Path | None = context.bot_data.get("data_dir")
-    followed = FeedStore.in_data_dir(data_dir).list() if data_dir else []
+    ingestor = context.bot_data.ingestor
+    followed = ingestor.feeds.list() if ingestor.data_dir is not None else []
     if not followed:
         await update.effective_message.reply_text(
             "I follow no feeds. Operators add them with `newsdesk feeds add URL`."
@@ -325,7 +330,9 @@ async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     lines = ["<b>Feeds</b>"]
     for feed in followed:
-        when = feed.last_success.strftime("%-d %b %Y %H:%M UTC") if feed.last_success else "never"
+        when = (
+            f"{format_day(feed.last_success)} {feed.last_success:%H:%M} UTC" if feed.last_success else "never"
+        )
         error = f" — last error: {escape(feed.last_error)}" if feed.last_error else ""
         every = format_interval(feed.every)
         lines.append(f"• {escape(feed.title or feed.url)} — every {every}, refreshed {when}{error}")
@@ -333,24 +340,16 @@ async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.effective_message.reply_html(part, link_preview_options=NO_PREVIEW)
 
 
-async def refresh_feeds(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def refresh_feeds(context: Context) -> None:
     """JobQueue: refresh the feeds whose interval has passed and ingest what changed."""
-    data_dir: Path | None = context.bot_data.get("data_dir")
-    if data_dir is None or not (store := FeedStore.in_data_dir(data_dir)).due(datetime.now(UTC)):
+    ingestor = context.bot_data.ingestor
+    if not await asyncio.to_thread(ingestor.has_due_feeds):
         return
-    settings: IngestSettings = context.bot_data["ingest_settings"]
-    kb = _newsdesk(context).kb
-
-    def work() -> IngestReport:
-        with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
-            return ingest_feeds(store, fetcher, kb, settings, datetime.now(UTC), only_due=True)[1]
-
-    async with context.bot_data["ingest_lock"]:
-        report = await asyncio.to_thread(work)
+    report: IngestReport = (await asyncio.to_thread(ingestor.refresh_feeds, only_due=True))[1]
     logger.info("feeds refreshed: %s", report.summary())
 
 
-async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def upload(update: Update, context: Context) -> None:
     """Ingest a document sent by an admin and reply with the ingest report."""
     message = update.effective_message
     assert message and message.document
@@ -358,7 +357,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     document = message.document
     name = Path(document.file_name or "upload.txt").name
-    limit = _settings(context).max_upload_mb
+    limit = context.bot_data.settings.max_upload_mb
     if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
         await message.reply_text(f"I can't read {name}: send one of {', '.join(sorted(SUPPORTED_SUFFIXES))}.")
         return
@@ -370,10 +369,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             path = Path(folder) / name
             telegram_file = await document.get_file()
             await telegram_file.download_to_drive(path)
-            async with context.bot_data["ingest_lock"]:
-                report = await asyncio.to_thread(
-                    ingest_paths, [path], _newsdesk(context).kb, context.bot_data["ingest_settings"]
-                )
+            report = await asyncio.to_thread(context.bot_data.ingestor.ingest, [path])
     await message.reply_html(format_report(report, folder), link_preview_options=NO_PREVIEW)
 
 
@@ -386,17 +382,17 @@ def format_report(report: IngestReport, folder: str = "") -> str:
     return pack(["\n".join(lines)])[0]
 
 
-async def _turned_away(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def _turned_away(update: Update, context: Context) -> bool:
     """Whether the sender is not an admin; if so, they have been told that only admins may do this."""
     user = update.effective_user
-    if user is not None and user.id in _settings(context).admins:
+    if user is not None and user.id in context.bot_data.settings.admins:
         return False
     if update.effective_message:
         await update.effective_message.reply_text(ADMINS_ONLY)
     return True
 
 
-async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def error_handler(update: object, context: Context) -> None:
     """Log the traceback; tell the user something went wrong without internals."""
     logger.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message:
@@ -404,32 +400,32 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
             await update.effective_message.reply_text(ERROR_REPLY)
 
 
-async def post_init(application: Application) -> None:
+async def post_init(application: Application[Any, Context, Any, ChatData, BotData, Any]) -> None:
     """Register the command menu, load the model, and follow feeds when there are any."""
     await application.bot.set_my_commands(COMMANDS)
-    await asyncio.to_thread(application.bot_data["newsdesk"].warm_up)
-    if application.job_queue is not None and application.bot_data.get("data_dir") is not None:
+    await asyncio.to_thread(application.bot_data.newsdesk.warm_up)
+    if application.job_queue is not None and application.bot_data.ingestor.data_dir is not None:
         application.job_queue.run_repeating(refresh_feeds, interval=FEED_CHECK_EVERY, first=5.0)
 
 
 def build_application(
     settings: BotSettings,
     newsdesk: Newsdesk,
-    ingest_settings: IngestSettings | None = None,
+    ingestor: Ingestor,
     state_file: Path | None = None,
-    data_dir: Path | None = None,
-) -> Application:
-    """The bot: handlers, error handler, rate limiter and shared objects in bot_data.
+) -> Application[Any, Context, Any, ChatData, BotData, Any]:
+    """The bot: handlers, error handler, rate limiter, and the services in `BotData`.
 
     With `state_file`, chat histories survive a restart (PTB's PicklePersistence; bot_data,
-    which holds live objects, is not persisted). With `data_dir`, the feeds registered there
-    are refreshed on their schedule by the JobQueue.
+    which holds live objects, is not persisted). When `ingestor` has a data dir, the feeds
+    registered there are refreshed on their schedule by the JobQueue.
     """
     if settings.telegram_bot_token is None:
         raise ValueError("set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot")
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
+        .context_types(CONTEXT_TYPES)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(True)
@@ -445,16 +441,13 @@ def build_application(
             state_file,
             store_data=PersistenceInput(bot_data=False, user_data=False, callback_data=False),
             update_interval=30,
+            context_types=CONTEXT_TYPES,
         )
         builder = builder.persistence(persistence)
     application = builder.build()
-    application.bot_data.update(
-        newsdesk=newsdesk,
-        settings=settings,
-        ingest_settings=ingest_settings or IngestSettings(),
-        ingest_lock=asyncio.Lock(),
-        data_dir=data_dir,
-    )
+    application.bot_data.newsdesk = newsdesk
+    application.bot_data.ingestor = ingestor
+    application.bot_data.settings = settings
     application.add_handler(TypeHandler(Update, gatekeeper), group=-1)
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
@@ -469,15 +462,13 @@ def build_application(
     return application
 
 
-def run(
-    settings: BotSettings,
-    newsdesk: Newsdesk,
-    ingest_settings: IngestSettings | None = None,
-    data_dir: Path | None = None,
-) -> None:
-    """Serve until SIGINT/SIGTERM: long polling, or a webhook when NEWSDESK_WEBHOOK_URL is set."""
-    state_file = data_dir / "telegram-state.pickle" if data_dir else None
-    application = build_application(settings, newsdesk, ingest_settings, state_file, data_dir)
+def run(settings: BotSettings, newsdesk: Newsdesk, ingestor: Ingestor, data_dir: Path | None = None) -> None:
+    """Serve until SIGINT/SIGTERM: long polling, or a webhook when NEWSDESK_WEBHOOK_URL is set.
+
+    Chat histories are kept in `data_dir` when it is given.
+    """
+    state_file = data_dir / STATE_FILE if data_dir else None
+    application = build_application(settings, newsdesk, ingestor, state_file)
     if settings.webhook_url:
         secret = (
             settings.webhook_secret.get_secret_value()

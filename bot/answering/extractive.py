@@ -1,89 +1,30 @@
-"""Answerers turn a question and retrieved chunks into an `Answer`.
-
-The seam is the `Answerer` protocol plus the `ANSWERERS` registry: configuration
-(`NEWSDESK_ANSWERER`) names an entry, and `make_answerer` builds it. A new backend registers a
-factory; the chain never changes.
-"""
+"""The extractive answerer: quotes the sentences of the retrieved chunks that best answer a question."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Protocol
 
 import numpy as np
 from langchain_core.documents import Document
 
-from bot.answer import NOT_FOUND, Answer, Citation, Turn
+from bot.answering.answer import NOT_FOUND, Answer, Turn
+from bot.answering.base import citation, leads, standalone_question
+from bot.answering.timeframe import is_time_bound
 from bot.config import BotSettings
-from bot.timeframe import is_time_bound
 from store import SentenceTransformerEmbeddings
+from store.text import QUESTION_FILLER, format_day, strip_thousands
 
-MAX_LEADS = 3
-
-_STOPWORDS = frozenset(
-    """
-    a an the and or but of to in on at by for with from as into about over after before than then
-    is are was were be been being has have had do does did will would can could should may might
-    what which who whom whose when where why how that this these those it its it's there their they
-    them he she his her him i you your we our us not no yes so if also just any some all more most
-    much many says said say according news week year month day today latest recent recently new
-    """.split()  # noqa: SIM905 (a word list reads best as text)
-)
-_THOUSANDS = re.compile(r"(?<=\d)[,\u202f](?=\d{3}\b)")
 _WORD = re.compile(r"\w+")
-
-
-class Answerer(Protocol):
-    """Writes an answer from retrieved chunks; `name` is recorded on every answer."""
-
-    name: str
-
-    def answer(self, question: str, documents: Sequence[Document], *, as_of: date | None = None) -> Answer:
-        """The answer to `question` from `documents`, or a "not found" answer."""
-        ...
-
-    def standalone(self, question: str, history: Sequence[Turn]) -> str:
-        """The question rewritten to stand alone, given the chat's earlier turns."""
-        ...
-
-
-_FOLLOW_UP_OPENER = re.compile(r"^\s*(and|but|also|so|then|what about|how about)\b", re.IGNORECASE)
-_PRONOUN = re.compile(r"\b(he|she|they|them|him|it)\b", re.IGNORECASE)
-_OWN_SUBJECT = re.compile(r"(?<!^)\b[A-Z][\w-]+|\d")
-
-
-def standalone_question(question: str, history: Sequence[Turn]) -> str:
-    """The simple follow-up rule: a question that leans on the previous one borrows its words.
-
-    A follow-up is short (four words or fewer), opens like one ("and", "what about"), or uses a
-    personal pronoun ("who set it?") without naming anything of its own. Then "and in 2024?"
-    after "What is the 2025 delivery target?" is searched as "What is the 2025 delivery target?
-    and in 2024?": the earlier words find the story, the new ones pick the sentence. A question
-    that reads as complete is left alone.
-    """
-    if not history:
-        return question
-    leans = _PRONOUN.search(question) and not _OWN_SUBJECT.search(question.strip())
-    if len(question.split()) <= 4 or _FOLLOW_UP_OPENER.match(question) or leans:
-        return f"{history[-1].question} {question}"
-    return question
-
-
-AnswererFactory = Callable[[BotSettings, SentenceTransformerEmbeddings], Answerer]
-
-
-class UnknownAnswererError(ValueError):
-    """The configured answerer is not registered."""
 
 
 def terms(text: str) -> set[str]:
     """Content words of a text, lowercased, numbers without separators, crudely stemmed to 6 letters."""
-    words = _WORD.findall(_THOUSANDS.sub("", text.lower()))
-    return {word[:6] for word in words if word not in _STOPWORDS and (len(word) > 1 or word.isdigit())}
+    words = _WORD.findall(strip_thousands(text.lower()))
+    return {word[:6] for word in words if word not in QUESTION_FILLER and (len(word) > 1 or word.isdigit())}
 
 
 @dataclass(frozen=True)
@@ -235,29 +176,7 @@ def with_source_date(answer: Answer, question: str) -> Answer:
         return answer
     if not is_time_bound(question, answer.as_of or first.published_at):
         return answer
-    return replace(answer, text=f"As of {first.published_at.strftime('%-d %b %Y')}: {answer.text}")
-
-
-def citation(document: Document, n: int, quote: str = "") -> Citation:
-    """A numbered citation of the article a retrieved chunk belongs to."""
-    meta = document.metadata
-    return Citation(
-        n=n,
-        article_id=str(meta["article_id"]),
-        title=str(meta.get("title", "")),
-        source=meta.get("source"),
-        url=meta.get("url"),
-        published_at=meta.get("published_at"),
-        quote=quote,
-    )
-
-
-def leads(documents: Sequence[Document]) -> list[Citation]:
-    """The closest distinct articles, for a "not found" answer."""
-    seen: dict[str, Document] = {}
-    for document in documents:
-        seen.setdefault(str(document.metadata["article_id"]), document)
-    return [citation(document, n) for n, document in enumerate(list(seen.values())[:MAX_LEADS], start=1)]
+    return replace(answer, text=f"As of {format_day(first.published_at)}: {answer.text}")
 
 
 def _idf(question_terms: set[str], pool: list[set[str]]) -> dict[str, float]:
@@ -275,26 +194,3 @@ def _redundant(a: Candidate, b: Candidate) -> bool:
     if a.vector is not None and b.vector is not None:
         return float(a.vector @ b.vector) > 0.9
     return a.text == b.text
-
-
-def _llm_answerer(settings: BotSettings, embeddings: SentenceTransformerEmbeddings) -> Answerer:
-    from bot.llm import LLMAnswerer  # imports langchain-openai only when an operator chooses it
-
-    return LLMAnswerer.from_settings(settings, embeddings)
-
-
-ANSWERERS: dict[str, AnswererFactory] = {
-    "extractive": ExtractiveAnswerer.from_settings,
-    "llm": _llm_answerer,
-}
-
-
-def make_answerer(settings: BotSettings, embeddings: SentenceTransformerEmbeddings) -> Answerer:
-    """The answerer named by `settings.answerer`."""
-    try:
-        factory = ANSWERERS[settings.answerer]
-    except KeyError:
-        raise UnknownAnswererError(
-            f"unknown answerer {settings.answerer!r}: NEWSDESK_ANSWERER must be one of {', '.join(ANSWERERS)}"
-        ) from None
-    return factory(settings, embeddings)

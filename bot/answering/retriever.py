@@ -25,7 +25,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from bot.timeframe import time_window, wants_recent
+from bot.answering.timeframe import time_window, wants_recent
 from store import KnowledgeBase, ScoredChunk
 from store.records import day_number
 

@@ -7,8 +7,8 @@ from html import escape as _html_escape
 
 from telegram.constants import MessageLimit
 
-from bot.answer import Answer, Citation
-from ingest.sentences import split_sentences
+from bot.answering import Answer, Citation
+from store.text import format_day, split_sentences
 
 LIMIT = MessageLimit.MAX_TEXT_LENGTH
 
@@ -26,7 +26,7 @@ def source_line(item: Citation) -> str:
         part
         for part in (
             escape(item.source) if item.source else "",
-            item.published_at.strftime("%-d %b %Y") if item.published_at else "",
+            format_day(item.published_at) if item.published_at else "",
         )
         if part
     )

@@ -25,11 +25,12 @@ from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 from pydantic import SecretStr
 
-from bot.answer import NOT_FOUND, Answer, Citation, Turn
-from bot.answerers import Candidate, ExtractiveAnswerer, citation, leads, standalone_question
+from bot.answering.answer import NOT_FOUND, Answer, Citation, Turn
+from bot.answering.base import citation, leads, standalone_question
+from bot.answering.extractive import Candidate, ExtractiveAnswerer
 from bot.config import BotSettings
-from ingest.sentences import split_sentences
 from store import SentenceTransformerEmbeddings
+from store.text import split_sentences
 
 logger = logging.getLogger(__name__)
 

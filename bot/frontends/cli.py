@@ -7,9 +7,9 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from bot.answer import Answer, Turn, draft_text
-from bot.answerers import UnknownAnswererError
-from bot.chain import InvalidQuestionError, Newsdesk
+from bot.answering import Answer, InvalidQuestionError, Newsdesk, Turn, UnknownAnswererError, draft_text
 from bot.config import BotSettings
 from bot.evaluation import (
     CorpusStore,
@@ -40,19 +38,9 @@ from bot.evaluation import (
     open_corpus_store,
     write_results,
 )
-from ingest import (
-    FeedError,
-    FeedResult,
-    FeedStore,
-    Fetcher,
-    FetchPolicy,
-    IngestReport,
-    IngestSettings,
-    samples_dir,
-)
-from ingest.feeds import format_interval
-from ingest.pipeline import ingest_feeds, ingest_sources, is_url, watch_feeds
+from ingest import FeedError, FeedResult, Ingestor, IngestReport, IngestSettings, format_interval, samples_dir
 from store import KnowledgeBase, StoreError, StoreSettings, open_knowledge_base
+from store.text import format_day
 
 logger = logging.getLogger(__name__)
 console = Console()
@@ -61,13 +49,14 @@ err_console = Console(stderr=True)
 
 @dataclass
 class AppContext:
-    """What the commands share: settings, and the knowledge base opened on first use."""
+    """What the commands share: settings, and the two services, each built on first use."""
 
     store_settings: StoreSettings
     ingest_settings: IngestSettings
     bot_settings: BotSettings
     _kb: KnowledgeBase | None = field(default=None, repr=False)
     _newsdesk: Newsdesk | None = field(default=None, repr=False)
+    _ingestor: Ingestor | None = field(default=None, repr=False)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -77,20 +66,27 @@ class AppContext:
         return self._kb
 
     @property
-    def feed_store(self) -> FeedStore:
-        """The feeds registry in the data dir."""
-        return FeedStore.in_data_dir(self.store_settings.data_dir)
-
-    def fetcher(self) -> Fetcher:
-        """An HTTP fetcher with the configured safety policy (use it as a context manager)."""
-        return Fetcher(FetchPolicy.from_settings(self.ingest_settings))
-
-    @property
     def newsdesk(self) -> Newsdesk:
         """The answering service, built once."""
         if self._newsdesk is None:
             self._newsdesk = Newsdesk(self.kb, self.bot_settings)
         return self._newsdesk
+
+    @property
+    def ingestor(self) -> Ingestor:
+        """The ingest service, built once; it opens the store only when it writes to it."""
+        if self._ingestor is None:
+            self._ingestor = Ingestor(
+                lambda: self.kb, self.ingest_settings, data_dir=self.store_settings.data_dir
+            )
+        return self._ingestor
+
+    def close(self) -> None:
+        """Close what the commands opened."""
+        if self._ingestor is not None:
+            self._ingestor.close()
+        if self._kb is not None:
+            self._kb.close()
 
 
 class NewsdeskGroup(click.Group):
@@ -141,7 +137,9 @@ def cli(ctx: click.Context, data_dir: Path | None, chroma_url: str | None, verbo
         overrides["data_dir"] = data_dir
     if chroma_url is not None:
         overrides["chroma_url"] = chroma_url
-    ctx.obj = AppContext(StoreSettings(**overrides), IngestSettings(), BotSettings())
+    app = AppContext(StoreSettings(**overrides), IngestSettings(), BotSettings())
+    ctx.obj = app
+    ctx.call_on_close(app.close)
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -163,7 +161,7 @@ def ingest(app: AppContext, sources: tuple[str, ...], samples: bool, as_json: bo
         raise click.UsageError("give at least one PATH, or --samples")
     report = _run_ingest(app, sources)
     if as_json:
-        click.echo(json.dumps(_report_json(report), indent=2))
+        click.echo(json.dumps(report.as_dict(), indent=2))
     else:
         _print_report(report)
     if not report.ok:
@@ -200,10 +198,9 @@ def stats(app: AppContext, recent: int) -> None:
 @pass_app
 def forget(app: AppContext, article_ids: tuple[str, ...]) -> None:
     """Remove articles (and their chunks) by id; `newsdesk stats` lists ids."""
-    missing = [article_id for article_id in article_ids if not app.kb.forget(article_id)]
-    for article_id in article_ids:
-        if article_id not in missing:
-            console.print(f"forgot {escape(article_id)}")
+    removed, missing = app.ingestor.forget(article_ids)
+    for article_id in removed:
+        console.print(f"forgot {escape(article_id)}")
     if missing:
         raise click.ClickException(f"not in the store: {', '.join(missing)}")
 
@@ -228,7 +225,7 @@ def feeds() -> None:
 @pass_app
 def feeds_add(app: AppContext, url: str, every: str | None) -> None:
     """Follow the feed at URL (run `newsdesk feeds refresh` or `newsdesk watch` to fetch it)."""
-    feed = app.feed_store.add(url, every or app.ingest_settings.feed_every)
+    feed = app.ingestor.follow(url, every)
     console.print(f"following {escape(feed.url)} every {format_interval(feed.every)}")
 
 
@@ -236,20 +233,20 @@ def feeds_add(app: AppContext, url: str, every: str | None) -> None:
 @pass_app
 def feeds_list(app: AppContext) -> None:
     """List followed feeds with their last refresh."""
-    followed = app.feed_store.list()
+    followed = app.ingestor.feeds.list()
     if not followed:
         console.print("no feeds: add one with `newsdesk feeds add URL`")
         return
-    table = Table("feed", "every", "last success", "last error", "entries seen")
-    for feed in followed:
-        table.add_row(
-            escape(feed.title or feed.url) + (f"\n{escape(feed.url)}" if feed.title else ""),
-            format_interval(feed.every),
-            _when(feed.last_success),
-            escape(feed.last_error or "-"),
-            str(len(feed.seen)),
+    for feed in followed:  # a line per feed, never a table cell: a URL must not be cut to fit
+        title = f"[bold]{escape(feed.title)}[/] " if feed.title else ""
+        console.print(f"{title}{escape(feed.url)}", highlight=False, soft_wrap=True)
+        console.print(
+            f"  every {format_interval(feed.every)}, last success {_when(feed.last_success)}, "
+            f"{len(feed.seen)} entries seen"
+            + (f", last error: {escape(feed.last_error)}" if feed.last_error else ""),
+            highlight=False,
+            soft_wrap=True,
         )
-    console.print(table)
 
 
 @feeds.command("remove")
@@ -257,7 +254,7 @@ def feeds_list(app: AppContext) -> None:
 @pass_app
 def feeds_remove(app: AppContext, url: str) -> None:
     """Stop following the feed at URL (its articles stay in the store)."""
-    if not app.feed_store.remove(url):
+    if not app.ingestor.unfollow(url):
         raise click.ClickException(f"not a followed feed: {url}")
     console.print(f"no longer following {escape(url)}")
 
@@ -267,10 +264,7 @@ def feeds_remove(app: AppContext, url: str) -> None:
 @pass_app
 def feeds_refresh(app: AppContext, due: bool) -> None:
     """Fetch every feed now and ingest new and changed entries."""
-    with app.fetcher() as fetcher:
-        results, report = ingest_feeds(
-            app.feed_store, fetcher, app.kb, app.ingest_settings, datetime.now(UTC), only_due=due
-        )
+    results, report = app.ingestor.refresh_feeds(only_due=due)
     _print_refresh(results, report)
     if not report.ok:
         sys.exit(1)
@@ -283,16 +277,8 @@ def watch(app: AppContext) -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    console.print(f"watching {len(app.feed_store.list())} feeds; Ctrl-C to stop")
-    with app.fetcher() as fetcher:
-        watch_feeds(
-            app.store_settings.data_dir,
-            fetcher,
-            app.kb,
-            app.ingest_settings,
-            stop,
-            on_refresh=_print_refresh,
-        )
+    console.print(f"watching {len(app.ingestor.feeds.list())} feeds; Ctrl-C to stop")
+    app.ingestor.watch(stop, on_refresh=_print_refresh)
     console.print("stopped")
 
 
@@ -352,20 +338,20 @@ def chat(app: AppContext, k: int | None) -> None:
             err_console.print(f"[red]{error}[/]")
             continue
         print_answer(answer)
-        history = [*history, Turn(answer.question, answer.text)][-app.bot_settings.history_turns :]
+        history = app.newsdesk.remember(history, answer)
 
 
 @cli.command()
 @pass_app
 def bot(app: AppContext) -> None:
     """Run the Telegram bot (needs TELEGRAM_BOT_TOKEN) until Ctrl-C or SIGTERM."""
-    from bot import telegram
+    from bot.frontends import telegram
 
     if app.bot_settings.telegram_bot_token is None:
         raise click.ClickException("set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot")
     if app.kb.is_empty():
         logger.warning("the store is empty: run `newsdesk ingest PATH` or send the bot files as an admin")
-    telegram.run(app.bot_settings, app.newsdesk, app.ingest_settings, app.store_settings.data_dir)
+    telegram.run(app.bot_settings, app.newsdesk, app.ingestor, app.store_settings.data_dir)
 
 
 def ask_streaming(newsdesk: Newsdesk, question: str, **options: Any) -> Answer:
@@ -390,7 +376,7 @@ def print_answer(answer: Answer) -> None:
     elif answer.leads:
         console.print("\n[bold]Closest articles[/]")
     for item in answer.citations or answer.leads:
-        when = item.published_at.strftime("%-d %b %Y") if item.published_at else "undated"
+        when = format_day(item.published_at) if item.published_at else "undated"
         line = f"[{item.n}] {item.source or 'unknown outlet'}, “{item.title}”, {when}"
         console.print(
             line + (f"\n    {item.url}" if item.url else ""), highlight=False, markup=False, soft_wrap=True
@@ -437,6 +423,7 @@ def eval_(
                     app.ingest_settings,
                     on_progress=lambda done, _: status.update(f"Ingesting the corpus: {done} articles"),
                 )
+                click.get_current_context().call_on_close(kb.close)
                 newsdesk = Newsdesk(kb, app.bot_settings)
             report = evaluate(
                 newsdesk,
@@ -473,15 +460,9 @@ def _run_ingest(app: AppContext, sources: Sequence[str]) -> IngestReport:
     )
     with progress:
         task = progress.add_task("Reading sources", total=None, chunks=0)
-        kb = app.kb
-        on_loaded: Callable[[int], None] = lambda total: progress.update(  # noqa: E731
-            task, total=total, description="Ingesting articles"
-        )
-        return ingest_sources(
-            [source if is_url(source) else Path(source) for source in sources],
-            kb,
-            app.ingest_settings,
-            on_loaded=on_loaded,
+        return app.ingestor.ingest(
+            sources,
+            on_loaded=lambda total: progress.update(task, total=total, description="Ingesting articles"),
             on_progress=lambda done, chunks: progress.update(task, completed=done, chunks=chunks),
         )
 
@@ -497,20 +478,6 @@ def _print_report(report: IngestReport) -> None:
             )
     if report.repaired_chunks:
         console.print(f"repaired: removed {report.repaired_chunks} chunks left by an interrupted ingest")
-
-
-def _report_json(report: IngestReport) -> dict[str, Any]:
-    return {
-        "added": report.added,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "failed": [{"source": f.origin, "reason": f.reason} for f in report.failed],
-        "superseded": [{"source": f.origin, "reason": f.reason} for f in report.superseded],
-        "duplicates": [{"source": f.origin, "reason": f.reason} for f in report.duplicates],
-        "chunks_written": report.chunks_written,
-        "repaired_chunks": report.repaired_chunks,
-        "seconds": round(report.seconds, 3),
-    }
 
 
 def main() -> None:

@@ -16,10 +16,11 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, RunnablePassthrough
 
-from bot.answer import Answer, Turn
-from bot.answerers import Answerer, make_answerer
+from bot.answering.answer import Answer, Turn
+from bot.answering.base import Answerer
+from bot.answering.registry import make_answerer
+from bot.answering.retriever import NewsRetriever
 from bot.config import BotSettings
-from bot.retriever import NewsRetriever
 from store import KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -107,6 +108,14 @@ class Newsdesk:
         logger.info("answered found=%s by %s", answer.found, answer.answerer)
         logger.debug("question: %s", standalone)  # people's questions stay out of default logs
         return replace(answer, question=standalone)
+
+    def remember(self, history: Sequence[Turn], answer: Answer) -> list[Turn]:
+        """A chat's history with this answer added: the last `history_turns` turns, none when it is 0.
+
+        Every front end keeps its chats' histories through this, so they all keep the same turns.
+        """
+        keep = self.settings.history_turns
+        return [*history, Turn(answer.question, answer.text)][-keep:] if keep > 0 else []
 
 
 class TokenRelay(BaseCallbackHandler):
