@@ -51,7 +51,7 @@ $(BENCH_STAMP): $(STAMP)
 
 # Each benchmark prints its ratios from one run and skips cleanly when $(SHARED)/eval is absent.
 bench: $(BENCH_STAMP)
-	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/ingest_speed.py
 	$(BIN)/python benchmarks/query.py
 	$(BIN)/python benchmarks/baseline.py
 

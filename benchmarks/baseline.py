@@ -16,27 +16,21 @@ import argparse
 import hashlib
 import json
 import os
-import shlex
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-# benchmarks/ingest.py shares its name with the `ingest` package: drop this folder from the import
-# path, or `import ingest` (here and inside newsdesk) would import that script instead.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+from common import Run, parser, positive, report, skipped, this_run
+from langchain_core.documents import Document
 
-from langchain_core.documents import Document  # noqa: E402
-
-from bot.chain import Newsdesk  # noqa: E402
-from bot.config import BotSettings  # noqa: E402
-from bot.evaluation import (  # noqa: E402
+from bot.answering.chain import Newsdesk
+from bot.config import BotSettings
+from bot.evaluation import (
     RETRIEVAL_K,
     EvalMetrics,
     EvalQuestion,
@@ -47,9 +41,9 @@ from bot.evaluation import (  # noqa: E402
     load_questions,
     open_corpus_store,
 )
-from ingest import IngestSettings, ingest_paths  # noqa: E402
-from store import StoreSettings, open_knowledge_base  # noqa: E402
-from store.embeddings import bundled_model_path  # noqa: E402
+from ingest import Ingestor, IngestSettings
+from store import StoreSettings, open_knowledge_base
+from store.embeddings import bundled_model_path
 
 if TYPE_CHECKING:  # the LangChain partner packages are imported where they are used
     from langchain_chroma import Chroma
@@ -57,7 +51,6 @@ if TYPE_CHECKING:  # the LangChain partner packages are imported where they are 
 
 T = TypeVar("T")
 
-SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 CHUNK_SIZE, CHUNK_OVERLAP, TOP_K = 1000, 200, 10
 COLLECTION = "baseline"
 INGEST_ROUND = 20  # articles per turn of the ingest timing
@@ -80,13 +73,9 @@ class Side:
 
 
 @dataclass(frozen=True)
-class Result:
+class Result(Run):
     """The numbers of one benchmark run."""
 
-    command: str
-    date: str
-    cpus: int
-    corpus: str
     questions: int
     ingest_articles: int
     newsdesk: Side
@@ -187,7 +176,7 @@ def ingest_throughput(
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in batch), encoding="utf-8")
         for name in ("newsdesk", "baseline") if number % 2 == 0 else ("baseline", "newsdesk"):
             if name == "newsdesk":
-                report, took = timed(ingest_paths, [path], kb, IngestSettings())
+                report, took = timed(Ingestor(kb, IngestSettings()).ingest, [path])
                 newsdesk_chunks += report.chunks_written
             else:
                 _, took = timed(lambda records: recipe.add_documents(split(records)), batch)
@@ -266,10 +255,7 @@ def run(args: argparse.Namespace) -> Result:
     stock = side(compute_metrics(theirs), theirs_s, articles, theirs_chunks)
     p95s = (mine.query_p95_ms, stock.query_p95_ms)
     return Result(
-        command=shlex.join([sys.executable, *sys.argv]),
-        date=datetime.now().astimezone().isoformat(timespec="seconds"),
-        cpus=os.cpu_count() or 0,
-        corpus=str(args.corpus),
+        **this_run(args.corpus),
         questions=len(questions),
         ingest_articles=articles,
         newsdesk=mine,
@@ -325,46 +311,20 @@ def table(r: Result) -> str:
     return "\n".join(lines)
 
 
-def positive(text: str) -> int:
-    """An integer of at least 1, for --limit and --ingest-articles."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def parse_args() -> argparse.Namespace:
-    """Command-line options."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--questions", type=Path, default=SHARED_EVAL / "dev.jsonl", help="Questions (JSONL)."
-    )
-    parser.add_argument(
-        "--corpus", type=Path, default=SHARED_EVAL / "dev_corpus.jsonl", help="Corpus (JSONL)."
-    )
-    parser.add_argument("--limit", type=positive, metavar="N", help="Only the first N questions.")
-    parser.add_argument(
+def main() -> int:
+    """Run the benchmark once and print its numbers."""
+    options = parser(__doc__)
+    options.add_argument("--limit", type=positive, metavar="N", help="Only the first N questions.")
+    options.add_argument(
         "--ingest-articles",
         type=positive,
         default=100,
         metavar="N",
         help="Articles for the ingest timing (100).",
     )
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="Data dir [NEWSDESK_DATA_DIR, ./data].")
-    parser.add_argument("--json", action="store_true", help="Print the numbers as JSON.")
-    return parser.parse_args()
-
-
-def main() -> int:
-    """Run the benchmark once and print its numbers."""
-    args = parse_args()
-    missing = [path for path in (args.corpus, args.questions) if not path.is_file()]
-    if missing:
-        message = f"skipped: {missing[0]} not found"
-        print(json.dumps({"skipped": message}) if args.json else message)
-        return 0
-    result = run(args)
-    print(json.dumps(asdict(result), indent=2) if args.json else table(result))
+    args = options.parse_args()
+    if not skipped([args.corpus, args.questions], args.json):
+        report(run(args), table, args.json)
     return 0
 
 

@@ -9,47 +9,34 @@ See docs/evaluation.md for what each number means.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shlex
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
-from datetime import date, datetime
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import date
 from typing import TypeVar, cast
 
-# benchmarks/ingest.py shares its name with the `ingest` package: drop this folder from the import
-# path, or `import ingest` (here and inside newsdesk) would import that script instead.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+from chromadb.api.types import Where
+from common import Run, parser, positive, report, skipped, this_run
 
-from chromadb.api.types import Where  # noqa: E402
-
-from bot.chain import Newsdesk  # noqa: E402
-from bot.config import BotSettings  # noqa: E402
-from bot.evaluation import EvalQuestion, load_questions, open_corpus_store, percentile  # noqa: E402
-from ingest import IngestSettings  # noqa: E402
-from store import KnowledgeBase, StoreSettings  # noqa: E402
-from store.records import day_number  # noqa: E402
+from bot.answering.chain import Newsdesk
+from bot.config import BotSettings
+from bot.evaluation import EvalQuestion, load_questions, open_corpus_store, percentile
+from ingest import IngestSettings
+from store import KnowledgeBase, StoreSettings
+from store.records import day_number
 
 T = TypeVar("T")
 
-SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 RATIO_TARGET = 3.0  # ask p95 over bare retrieval p95: at most this
 WARM_UP = ("How are markets doing this week?", "Who won the election?", "What did the report say?")
 
 
 @dataclass(frozen=True)
-class Result:
+class Result(Run):
     """The numbers of one benchmark run."""
 
-    command: str
-    date: str
-    cpus: int
-    corpus: str
     store: str
     store_reused: bool
     questions: int
@@ -138,10 +125,7 @@ def run(args: argparse.Namespace) -> Result:
     p95 = {name: percentile(values, 95) or 0.0 for name, values in times.items()}
     ratio = p95["ask"] / p95["bare"]
     return Result(
-        command=shlex.join([sys.executable, *sys.argv]),
-        date=datetime.now().astimezone().isoformat(timespec="seconds"),
-        cpus=os.cpu_count() or 0,
-        corpus=str(args.corpus),
+        **this_run(args.corpus),
         store=store.location,
         store_reused=store.reused,
         questions=len(questions),
@@ -176,40 +160,14 @@ def table(r: Result) -> str:
     )
 
 
-def positive(text: str) -> int:
-    """An integer of at least 1, for --limit and --k."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def parse_args() -> argparse.Namespace:
-    """Command-line options."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--questions", type=Path, default=SHARED_EVAL / "dev.jsonl", help="Questions (JSONL)."
-    )
-    parser.add_argument(
-        "--corpus", type=Path, default=SHARED_EVAL / "dev_corpus.jsonl", help="Corpus (JSONL)."
-    )
-    parser.add_argument("--limit", type=positive, default=100, metavar="N", help="Questions to time (100).")
-    parser.add_argument("--k", type=positive, metavar="K", help="Chunks per question [NEWSDESK_TOP_K].")
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="Data dir [NEWSDESK_DATA_DIR, ./data].")
-    parser.add_argument("--json", action="store_true", help="Print the numbers as JSON.")
-    return parser.parse_args()
-
-
 def main() -> int:
     """Run the benchmark once and print its numbers."""
-    args = parse_args()
-    missing = [path for path in (args.corpus, args.questions) if not path.is_file()]
-    if missing:
-        message = f"skipped: {missing[0]} not found"
-        print(json.dumps({"skipped": message}) if args.json else message)
-        return 0
-    result = run(args)
-    print(json.dumps(asdict(result), indent=2) if args.json else table(result))
+    options = parser(__doc__)
+    options.add_argument("--limit", type=positive, default=100, metavar="N", help="Questions to time (100).")
+    options.add_argument("--k", type=positive, metavar="K", help="Chunks per question [NEWSDESK_TOP_K].")
+    args = options.parse_args()
+    if not skipped([args.corpus, args.questions], args.json):
+        report(run(args), table, args.json)
     return 0
 
 

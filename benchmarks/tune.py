@@ -1,9 +1,10 @@
 """Sweep retrieval and answering settings on a question set, reusing one pass of searches.
 
-Every default in bot/retriever.py and bot/answerers.py that is a number was chosen with this
-script on ../shared/eval (see docs/evaluation.md). It runs the dense and lexical searches once
-per question (as of the question's date), then replays fusion, the per-article cap and the
-extractive answerer for each setting, and prints the metrics of `newsdesk eval` for each row.
+Every number among the defaults of bot/answering/retriever.py and bot/answering/extractive.py
+was chosen with this script on ../shared/eval (see docs/evaluation.md). It runs the dense and
+lexical searches once per question (as of the question's date), then replays fusion, the
+per-article cap and the extractive answerer for each setting, and prints the metrics of
+`newsdesk eval` for each row.
 
     python benchmarks/tune.py --data-dir /tmp/devstore            # a store holding dev_corpus.jsonl
     python benchmarks/tune.py --data-dir /tmp/devstore --stage answer
@@ -13,23 +14,20 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 import time
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from common import SHARED_EVAL
 from langchain_core.documents import Document
 
-from bot.answerers import ExtractiveAnswerer
+from bot.answering.extractive import ExtractiveAnswerer
+from bot.answering.retriever import NewsRetriever, _document
 from bot.evaluation import EvalQuestion, answer_matches, load_questions, recall_at, reciprocal_rank
-from bot.retriever import NewsRetriever, _document
 from store import ScoredChunk, StoreSettings, open_knowledge_base
 from store.records import day_number
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
 POOL = 60
 
 
@@ -110,7 +108,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data-dir", type=Path, required=True, help="store holding the corpus")
-    parser.add_argument("--questions", type=Path, default=SHARED / "dev.jsonl")
+    parser.add_argument("--questions", type=Path, default=SHARED_EVAL / "dev.jsonl")
     parser.add_argument("--stage", choices=["retrieval", "answer", "both"], default="both")
     options = parser.parse_args()
     if not options.questions.exists():
@@ -123,7 +121,7 @@ def main() -> None:
     print(f"# {len(cached)} questions, searches in {time.perf_counter() - started:.1f}s, {date.today()}")
     if options.stage in ("retrieval", "both"):
         show("defaults", retrieval_row(base, cached))
-        grid = {
+        grid: dict[str, list[float]] = {
             "rrf_k": [30, 60],
             "lexical_weight": [0.5, 1.0],
             "sentence_weight": [0.0, 1.0, 2.0],

@@ -1,49 +1,37 @@
 """Ingest benchmark: the full pipeline against the bare embedding model, re-ingest cost and peak memory.
 
-Run from the repo root: `.venv/bin/python benchmarks/ingest.py [--corpus PATH] [--limit N] [--data-dir DIR]
-[--json]`. See benchmarks/README.md for what each number means.
+Run from the repo root: `.venv/bin/python benchmarks/ingest_speed.py [--corpus PATH] [--limit N]
+[--data-dir DIR] [--json]`. See benchmarks/README.md for what each number means.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import resource
-import shlex
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
-# This script shares its name with the `ingest` package: drop its own folder from the import path,
-# or `import ingest` would import this file instead of the package (installed editable in .venv).
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+from common import Run, parser, positive, report, skipped, this_run
 
-from ingest import IngestSettings, ingest_paths, load_paths, make_chunker  # noqa: E402
-from store import Article, KnowledgeBase, StoreSettings, open_knowledge_base  # noqa: E402
+from ingest import Ingestor, IngestSettings, load_paths, make_chunker
+from store import Article, KnowledgeBase, StoreSettings, open_knowledge_base
 
 T = TypeVar("T")
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev_corpus.jsonl"
 RATIO_A_TARGET = 0.85  # pipeline chunks/s over bare encode chunks/s: at least this
 RATIO_B_TARGET = 0.03  # unchanged re-ingest time over first ingest time: at most this
 
 
 @dataclass(frozen=True)
-class Result:
+class Result(Run):
     """The numbers of one benchmark run."""
 
-    command: str
-    date: str
-    cpus: int
     load_at_start: float
-    corpus: str
     articles: int
     chunks: int
     pipeline_s: float
@@ -91,7 +79,7 @@ def chunk_texts(corpus: Path, kb: KnowledgeBase, settings: IngestSettings) -> tu
 
 def run(corpus: Path, data_dir: Path) -> Result:
     """Bare encode, then the first ingest into a fresh store, then an unchanged re-ingest."""
-    started = datetime.now().astimezone().isoformat(timespec="seconds")
+    started = this_run(corpus)
     load_at_start = os.getloadavg()[0]  # other work on the machine skews every timing below
     settings = IngestSettings()
     kb = open_knowledge_base(StoreSettings(data_dir=data_dir, chroma_url=None))
@@ -101,8 +89,9 @@ def run(corpus: Path, data_dir: Path) -> Result:
     kb.embeddings.encode(texts[: kb.embeddings.batch_size])  # warm-up: neither timing pays the first pass
     # Bare first, pipeline second: any drift in CPU speed over the run counts against the pipeline.
     _, encode_s, encode_cpu_s = timed(lambda: kb.embeddings.encode(texts))
-    first, pipeline_s, pipeline_cpu_s = timed(lambda: ingest_paths([corpus], kb, settings))
-    second, reingest_s, _ = timed(lambda: ingest_paths([corpus], kb, settings))
+    ingestor = Ingestor(kb, settings)
+    first, pipeline_s, pipeline_cpu_s = timed(lambda: ingestor.ingest([corpus]))
+    second, reingest_s, _ = timed(lambda: ingestor.ingest([corpus]))
     if first.chunks_written != len(texts):
         raise SystemExit(
             f"the pipeline embedded {first.chunks_written} chunks but the chunker made {len(texts)}: "
@@ -111,11 +100,8 @@ def run(corpus: Path, data_dir: Path) -> Result:
     pipeline_rate, encode_rate = len(texts) / pipeline_s, len(texts) / encode_s
     ratio_a, ratio_b = pipeline_rate / encode_rate, reingest_s / pipeline_s
     return Result(
-        command=shlex.join([sys.executable, *sys.argv]),
-        date=started,
-        cpus=os.cpu_count() or 0,
+        **started,
         load_at_start=load_at_start,
-        corpus=str(corpus),
         articles=articles,
         chunks=len(texts),
         pipeline_s=pipeline_s,
@@ -163,25 +149,12 @@ def table(r: Result) -> str:
     return "\n".join(lines)
 
 
-def parse_args() -> argparse.Namespace:
-    """Command-line options."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="JSONL corpus file.")
-    parser.add_argument("--limit", type=int, metavar="N", help="Use only the first N articles.")
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="Empty folder for the store.")
-    parser.add_argument("--json", action="store_true", help="Print the numbers as JSON.")
-    args = parser.parse_args()
-    if args.limit is not None and args.limit < 1:
-        parser.error("--limit must be at least 1")
-    return args
-
-
 def main() -> int:
     """Run the benchmark once and print its numbers."""
-    args = parse_args()
-    if not args.corpus.is_file():
-        message = f"skipped: corpus file {args.corpus} not found"
-        print(json.dumps({"skipped": message}) if args.json else message)
+    options = parser(__doc__, questions=False, data_dir="Empty folder for the store [a temporary one].")
+    options.add_argument("--limit", type=positive, metavar="N", help="Use only the first N articles.")
+    args = options.parse_args()
+    if skipped([args.corpus], args.json):
         return 0
     if args.data_dir and args.data_dir.exists() and any(args.data_dir.iterdir()):
         print(f"error: {args.data_dir} is not empty: the first ingest needs a fresh store", file=sys.stderr)
@@ -189,7 +162,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="newsdesk-bench-", ignore_cleanup_errors=True) as scratch:
         corpus = first_records(args.corpus, args.limit, Path(scratch)) if args.limit else args.corpus
         result = replace(run(corpus, args.data_dir or Path(scratch) / "data"), corpus=str(args.corpus))
-    print(json.dumps(asdict(result), indent=2) if args.json else table(result))
+    report(result, table, args.json)
     return 0 if result.reingest_chunks == 0 else 1  # re-embedding an unchanged corpus is a bug
 
 
