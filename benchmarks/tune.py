@@ -23,7 +23,7 @@ from common import SHARED_EVAL
 from langchain_core.documents import Document
 
 from bot.answering.extractive import ExtractiveAnswerer
-from bot.answering.retriever import NewsRetriever, _document
+from bot.answering.retriever import NewsRetriever
 from bot.evaluation import EvalQuestion, answer_matches, load_questions, recall_at, reciprocal_rank
 from store import ScoredChunk, StoreSettings, open_knowledge_base
 from store.records import day_number
@@ -56,7 +56,7 @@ def documents(retriever: NewsRetriever, item: Cached, k: int) -> list[Document]:
     """What the retriever with these settings would return."""
     text = " ".join(item.question.question.split())
     fused = retriever.fuse(item.dense, item.lexical, text, item.as_of)
-    return [_document(hit, score) for hit, score in retriever.cap(fused, k)]
+    return retriever.documents(retriever.cap(fused, k), item.as_of)
 
 
 def retrieval_row(retriever: NewsRetriever, cached: list[Cached]) -> dict[str, float]:
@@ -142,7 +142,9 @@ def main() -> None:
             [0.0, 0.03, 0.06],
         ):
             for threshold in (0.35, 0.40, 0.45, 0.50):
-                tuned = replace(answerer, weights=weights, companion_margin=margin, min_evidence=threshold)
+                tuned = replace(
+                    answerer, weights=weights, companion_margin=margin, min_answerability=threshold
+                )
                 show(
                     f"weights={weights} margin={margin} min={threshold}",
                     answer_row(base, tuned, cached, base.k),

@@ -15,8 +15,10 @@ class BotSettings(BaseSettings):
 
     answerer: str = Field("extractive", description="Which answerer writes answers: `extractive` or `llm`.")
     top_k: int = Field(8, ge=1, le=50, description="Chunks retrieved per question.")
-    min_evidence: float = Field(
-        0.37, description="Abstain when the strongest sentence evidence is below this (docs/evaluation.md)."
+    min_answerability: float = Field(
+        0.26,
+        ge=0,
+        description='Answer "not found" when no sentence is at least this answerable (docs/evaluation.md).',
     )
     max_sentences: int = Field(3, ge=1, le=5, description="Most sentences an extractive answer quotes.")
     llm_base_url: str | None = Field(

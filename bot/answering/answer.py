@@ -66,11 +66,15 @@ class Answer:
     """Verification checks run on the answer and whether each passed (LLM answers)."""
     question: str = ""
     """The question as answered: a follow-up rewritten to stand alone."""
+    short_answer: str | None = None
+    """The answer itself in a few words ("300,000 vehicles", "Daniel Okafor"), when the reader
+    found a span of the asked kind in the quoted sentence; `text` then holds its support."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields, as `newsdesk ask --json` prints them."""
         return {
             "answer": self.text,
+            "short_answer": self.short_answer,
             "found": self.found,
             "citations": [citation.as_dict() for citation in self.citations],
             "leads": [lead.as_dict() for lead in self.leads],

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any, TypedDict, cast
@@ -16,6 +16,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, RunnablePassthrough
 
+from bot.answering import reader
 from bot.answering.answer import Answer, Turn
 from bot.answering.base import Answerer
 from bot.answering.registry import make_answerer
@@ -32,6 +33,7 @@ class Question(TypedDict):
     question: str
     as_of: date | None
     k: int | None
+    exclude: Collection[str]
 
 
 class InvalidQuestionError(ValueError):
@@ -45,7 +47,12 @@ def build_chain(retriever: NewsRetriever, answerer: Answerer) -> Runnable[Questi
     """question -> retrieved chunks (as of a date) -> answer, as one LangChain runnable."""
 
     def retrieve(inputs: dict[str, Any]) -> list[Any]:
-        return retriever.invoke(inputs["question"], as_of=inputs.get("as_of"), k=inputs.get("k"))
+        return retriever.invoke(
+            inputs["question"],
+            as_of=inputs.get("as_of"),
+            k=inputs.get("k"),
+            exclude=inputs.get("exclude", ()),
+        )
 
     def answer(inputs: dict[str, Any]) -> Answer:
         documents = inputs["documents"]
@@ -81,6 +88,7 @@ class Newsdesk:
         """Load the model and open the store now, so the first question is not the slow one."""
         self.kb.embeddings.query_vector("warm up")
         self.kb.is_empty()
+        reader.warm_up()
 
     def ask(
         self,
@@ -90,12 +98,14 @@ class Newsdesk:
         k: int | None = None,
         history: Sequence[Turn] = (),
         on_token: Callable[[str], None] | None = None,
+        exclude: Collection[str] = (),
     ) -> Answer:
         """Answer a question as of a date (today by default) from the articles published by then.
 
         `history` holds the chat's earlier turns, so that a follow-up ("and in 2024?") is first
         rewritten to stand alone. `on_token` receives the draft text as an LLM writes it; the
-        returned answer is the verified final one.
+        returned answer is the verified final one. `exclude` names articles to answer without, as
+        if they were not stored (`newsdesk eval --hide-evidence`).
         """
         question = " ".join(question.split())
         if not question:
@@ -104,7 +114,9 @@ class Newsdesk:
             raise InvalidQuestionError(f"questions are limited to {MAX_QUESTION_CHARS} characters")
         standalone = self.answerer.standalone(question, history) if history else question
         config = RunnableConfig(callbacks=[TokenRelay(on_token)]) if on_token else None
-        answer = self.chain.invoke({"question": standalone, "as_of": as_of or self.clock(), "k": k}, config)
+        answer = self.chain.invoke(
+            {"question": standalone, "as_of": as_of or self.clock(), "k": k, "exclude": exclude}, config
+        )
         logger.info("answered found=%s by %s", answer.found, answer.answerer)
         logger.debug("question: %s", standalone)  # people's questions stay out of default logs
         return replace(answer, question=standalone)

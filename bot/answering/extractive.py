@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -13,7 +13,8 @@ from langchain_core.documents import Document
 
 from bot.answering.answer import NOT_FOUND, Answer, Turn
 from bot.answering.base import citation, leads, standalone_question
-from bot.answering.timeframe import is_time_bound
+from bot.answering.reader import Context, Judgement, analyse, judge
+from bot.answering.timeframe import Freshness, is_time_bound
 from bot.config import BotSettings
 from store import SentenceTransformerEmbeddings
 from store.text import QUESTION_FILLER, format_day, strip_thousands
@@ -52,28 +53,60 @@ class Candidate:
         return int(self.document.metadata.get("position", 0)), self.index
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A candidate sentence as the reader judged it, and how answerable it makes the question."""
+
+    candidate: Candidate
+    judgement: Judgement
+    freshness: float
+    answerability: float
+
+
 @dataclass
 class ExtractiveAnswerer:
-    """Quotes the one to three sentences of the retrieved chunks that best answer the question.
+    """Quotes the sentence of the retrieved chunks that answers the question, with the answer in it.
 
-    Each sentence gets two scores. Its *rank score* mixes its similarity to the question (a
-    vector computed at ingest from the sentence in context, see `encode_passages`), the
-    IDF-weighted share of the question's content words it contains, and its chunk's standing in
-    retrieval (fused score relative to the best chunk, which carries the date prior and the
-    keyword match). Its *evidence* is 0.6 similarity + 0.4 word share: how strongly the text
-    itself answers, whatever retrieval thought. A question of one content word ("Who set it?",
-    "What time is it?") earns half the word share: one shared word is weak evidence that a
-    sentence answers it, so such a question is answered only when the meaning matches too
-    ("Xiaomi?", "storm"). When the strongest evidence is below
-    `min_evidence` the answer is "not found" with the closest articles as leads. Runners-up
-    within `companion_margin` of the best rank score join it, up to `max_sentences`. Weights,
-    margin and threshold were measured on the dev set (benchmarks/tune.py, docs/evaluation.md).
-    Every quoted sentence is text of the cited article, verbatim.
+    Each sentence gets a *rank score*: its similarity to the question (a vector computed at ingest
+    from the sentence in context, see `encode_passages`), the IDF-weighted share of the question's
+    content words it contains, and its chunk's standing in retrieval (fused score relative to the
+    best chunk, which carries the date prior and the keyword match). And *evidence*: 0.6 similarity
+    + 0.4 word share, how strongly the text itself answers (a question of one content word earns
+    half the word share: "Who set it?" is not answered by any sentence containing "set").
+
+    The best `read_top` sentences by rank are then *read* (`bot.answering.reader`): does the article
+    state the question's names and dates, does the sentence hold a span of the kind asked for (a
+    number of the right unit, a person, a date...), how old is the article against the newest news
+    of the question's date (`Freshness`). Their *answerability* is the evidence scaled by those
+    (see `answerability`); below `min_answerability` the answer is "not found" with the closest
+    articles as leads. Otherwise the most answerable sentence is quoted first, with its short
+    answer, and runners-up within `companion_margin` of its rank score join it, up to
+    `max_sentences`. Every quoted sentence is text of the cited article, verbatim. Weights, margin
+    and thresholds: docs/evaluation.md.
     """
 
     embeddings: SentenceTransformerEmbeddings
-    min_evidence: float = 0.37
+    min_answerability: float = 0.24
+    min_evidence: float = 0.3
+    """Evidence below which a sentence cannot answer, however it fits."""
+    vague_evidence: float = 0.4
+    """The same for a question of fewer than `full_credit_terms` content words ("Which is the best?",
+    "Who set it?"): one shared word is weak evidence, so the meaning must match closely ("Xiaomi?")."""
     max_sentences: int = 3
+    read_top: int = 8
+    lead_share: float = 0.5
+    freshness: Freshness = field(default_factory=Freshness)
+    fit_floor: float = 0.5
+    """Answerability kept when a question asks for a kind of answer the sentence has no span of."""
+    anchor_penalty: float = 0.5
+    """Answerability kept when the article does not state a year, date or ordinal of the question."""
+    number_penalty: float = 0.85
+    """Answerability kept when the article does not state another number of the question."""
+    name_floor: float = 0.8
+    """Answerability kept when the article states none of the question's names."""
+    focus_floor: float = 0.6
+    """Answerability kept when the sentence's context does not state the measure the question asks
+    for ("market share", "fee", "target")."""
     companion_margin: float = 0.1
     weights: tuple[float, float, float] = (0.5, 0.2, 0.3)
     evidence_weights: tuple[float, float] = (0.6, 0.4)
@@ -86,15 +119,93 @@ class ExtractiveAnswerer:
         cls, settings: BotSettings, embeddings: SentenceTransformerEmbeddings
     ) -> ExtractiveAnswerer:
         """The answerer the settings describe."""
-        return cls(embeddings, min_evidence=settings.min_evidence, max_sentences=settings.max_sentences)
+        return cls(
+            embeddings, min_answerability=settings.min_answerability, max_sentences=settings.max_sentences
+        )
 
     def answer(self, question: str, documents: Sequence[Document], *, as_of: date | None = None) -> Answer:
-        """The best sentences with citations, or NOT_FOUND with leads."""
+        """The best sentences with citations and a short answer, or NOT_FOUND with leads."""
         candidates = self.rank(question, documents)
-        if not candidates or max(c.evidence for c in candidates) < self.min_evidence:
+        readings = self.read(question, candidates, as_of or date.today())
+        # a question of one content word ("Who set it?") needs more evidence than one that says more
+        floor = self.min_evidence if len(terms(question)) >= self.full_credit_terms else self.vague_evidence
+        readings = [r for r in readings if r.candidate.evidence >= floor]
+        most = max(readings, key=lambda reading: reading.answerability, default=None)
+        if most is None or most.answerability < self.min_answerability:
             return Answer(NOT_FOUND, found=False, leads=leads(documents), answerer=self.name, as_of=as_of)
-        answer = compose(self.select(candidates), answerer=self.name, as_of=as_of)
-        return with_source_date(answer, question)
+        best = self.lead(readings, most)
+        ranked = [best.candidate, *(c for c in candidates if c is not best.candidate)]
+        answer = compose(self.select(ranked), answerer=self.name, as_of=as_of)
+        short = best.judgement.short_answer
+        return with_source_date(replace(answer, short_answer=short.text if short else None), question)
+
+    def supports(self, question: str, candidates: Sequence[Candidate], as_of: date | None = None) -> bool:
+        """Whether any of these sentences answers the question well enough to be given as its answer."""
+        readings = self.read(
+            question, sorted(candidates, key=lambda c: c.score, reverse=True), as_of or date.today()
+        )
+        return any(reading.answerability >= self.min_answerability for reading in readings)
+
+    def lead(self, readings: Sequence[Reading], most: Reading) -> Reading:
+        """The reading the answer leads with: the one whose short answer the close readings agree on most.
+
+        Every reading at least `lead_share` as answerable as the most answerable one votes for its
+        short answer with its answerability; answers that contain one another are the same answer
+        ("Bird flu", "bird flu outbreak"). The best-ranked reading of the winning answer leads; with
+        no short answers, the most answerable reading does.
+        """
+        close = [r for r in readings if r.answerability >= self.lead_share * most.answerability]
+        votes: dict[str, float] = {}
+        keys: dict[int, str] = {}
+        for index, reading in enumerate(close):
+            short = reading.judgement.short_answer
+            if short is None:
+                continue
+            key = " ".join(short.text.lower().split())
+            same = next((k for k in votes if key in k or k in key), key)
+            votes[same] = votes.get(same, 0.0) + reading.answerability
+            keys[index] = same
+        if not votes:
+            return most
+        winner = max(votes, key=lambda k: votes[k])
+        return next(close[i] for i, k in keys.items() if k == winner)
+
+    def read(self, question: str, candidates: Sequence[Candidate], as_of: date) -> list[Reading]:
+        """The best `read_top` candidates (by rank score), judged by the reader, in rank order."""
+        if not candidates:
+            return []
+        analysis = analyse(question)
+        encoding = self.embeddings.query_encoding(question)
+        focus_vector = encoding.span_vector(*analysis.focus_at) if analysis.focus_at is not None else None
+        readings = []
+        for candidate in candidates[: self.read_top]:
+            meta = candidate.document.metadata
+            judgement = judge(analysis, context(candidate), focus_vector)
+            freshness = self.freshness.factor(
+                question, as_of, meta.get("published_at"), meta.get("news_date")
+            )
+            readings.append(
+                Reading(candidate, judgement, freshness, self.answerability(candidate, judgement, freshness))
+            )
+        return readings
+
+    def answerability(self, candidate: Candidate, judgement: Judgement, freshness: float) -> float:
+        """The candidate's evidence, scaled by how well the reader says it answers, and by freshness.
+
+        A question asking for a kind of answer the sentence has no span of keeps `fit_floor` of it
+        (a partial fit, such as a count for "how much money", keeps part of the rest); a year, date
+        or ordinal of the question the article never states keeps `anchor_penalty`, another number
+        `number_penalty`; the article's share of the question's names scales it from `name_floor` up.
+        """
+        value = candidate.evidence * freshness
+        if judgement.typed is not None:
+            value *= self.fit_floor + (1 - self.fit_floor) * judgement.typed
+        if judgement.missing_anchor:
+            value *= self.anchor_penalty
+        elif judgement.numbers < 1:
+            value *= self.number_penalty
+        value *= self.focus_floor + (1 - self.focus_floor) * judgement.focus
+        return value * (self.name_floor + (1 - self.name_floor) * judgement.names)
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str:
         """Follow-ups use the simple rule of `standalone_question`."""
@@ -140,7 +251,7 @@ class ExtractiveAnswerer:
         return candidates
 
     def select(self, candidates: list[Candidate]) -> list[Candidate]:
-        """The best sentence, plus close runners-up that add something, in reading order."""
+        """The first sentence, plus close runners-up (by rank score) that add something."""
         best = candidates[0]
         chosen = [best]
         for candidate in candidates[1:]:
@@ -149,6 +260,22 @@ class ExtractiveAnswerer:
             if not any(_redundant(candidate, other) for other in chosen):
                 chosen.append(candidate)
         return chosen
+
+
+def context(candidate: Candidate) -> Context:
+    """Where a candidate sentence stands, for the reader: its chunk's sentences, its article's title,
+    date and text, and the sentence vectors stored at ingest."""
+    document = candidate.document
+    meta = document.metadata
+    spans = meta.get("sentence_spans") or ((0, len(document.page_content)),)
+    return Context(
+        sentences=[document.page_content[start:end] for start, end in spans],
+        index=candidate.index,
+        title=str(meta.get("title", "")),
+        published=meta.get("published_at"),
+        vectors=meta.get("sentence_vectors"),
+        article=str(meta.get("article_text") or ""),
+    )
 
 
 def compose(chosen: list[Candidate], *, answerer: str, as_of: date | None) -> Answer:

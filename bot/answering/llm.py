@@ -80,6 +80,8 @@ class Source:
     n: int
     document: Document
     sentences: list[str]
+    candidates: tuple[Candidate, ...] = ()
+    """The ranked sentences the source was made of, for the reader's check of a cited source."""
 
     @property
     def text(self) -> str:
@@ -99,7 +101,7 @@ def build_sources(candidates: Sequence[Candidate], max_sources: int, per_source:
         if len(group) < per_source:
             group.append(candidate)
     return [
-        Source(n, group[0].document, [c.text for c in sorted(group, key=lambda c: c.order)])
+        Source(n, group[0].document, [c.text for c in sorted(group, key=lambda c: c.order)], tuple(group))
         for n, group in enumerate(chosen.values(), start=1)
     ]
 
@@ -260,6 +262,16 @@ class LLMAnswerer:
         if not verification.ok:
             failed = ", ".join(name for name, passed in checks.items() if not passed)
             return self._fallback(question, documents, as_of, f"verification failed: {failed}", checks)
+        # A fluent answer can still be about the wrong place or year: the sentences it cites must
+        # pass the same reader as an extractive answer ("Xiaomi's market share in India" is not
+        # answered by sources about China), else the honest reply is "not found".
+        cited = [c for source in sources if source.n in verification.cited for c in source.candidates]
+        checks["cited_sentences_answer_the_question"] = self.fallback.supports(question, cited, as_of)
+        if not checks["cited_sentences_answer_the_question"]:
+            logger.info("llm: the cited sentences do not answer the question; declining")
+            return Answer(
+                NOT_FOUND, found=False, leads=leads(documents), answerer=self.name, as_of=as_of, checks=checks
+            )
         return self._compose(verification, sources, as_of, checks)
 
     def _compose(

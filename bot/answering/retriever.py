@@ -16,6 +16,7 @@ Defaults were chosen with benchmarks/tune.py (docs/evaluation.md).
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -34,9 +35,12 @@ class NewsRetriever(BaseRetriever):
     """The chunks that best match a question, published on or before its "as of" date.
 
     Each Document carries the chunk's article fields, `score` (cosine similarity to the
-    question), `fused` (the fused rank score), its `chunk_id`, and its `sentence_spans` and
-    `sentence_vectors` for answerers that rank sentences.
-    Call as `retriever.invoke(question, as_of=date(2025, 1, 3), k=8)`.
+    question), `fused` (the fused rank score), its `chunk_id`, its `sentence_spans` and
+    `sentence_vectors` for answerers that rank sentences, its whole article's text
+    (`article_text`), and `news_date`: the newest article's date as of the question, against which
+    an answer's age is read.
+    Call as `retriever.invoke(question, as_of=date(2025, 1, 3), k=8)`; `exclude=` names articles to
+    leave out (what a counterfactual evaluation hides).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -62,14 +66,23 @@ class NewsRetriever(BaseRetriever):
         run_manager: CallbackManagerForRetrieverRun,
         as_of: date | None = None,
         k: int | None = None,
+        exclude: Collection[str] = (),
         **kwargs: Any,
     ) -> list[Document]:
         as_of = as_of or date.today()
         limit = day_number(as_of)
         # Undated articles carry published_day 0, so they stay eligible under any "as of" date.
-        dense, lexical = self.kb.search_hybrid(query, k=self.candidates, max_day=limit)
+        dense, lexical = self.kb.search_hybrid(query, k=self.candidates, max_day=limit, exclude=exclude)
         fused = self.fuse(dense, lexical, query, as_of)
-        return [_document(hit, score) for hit, score in self.cap(fused, k or self.k)]
+        return self.documents(self.cap(fused, k or self.k), as_of)
+
+    def documents(self, ranked: list[tuple[ScoredChunk, float]], as_of: date) -> list[Document]:
+        """LangChain Documents of ranked hits, with their articles' texts and the news date as of `as_of`."""
+        texts = self.kb.article_texts(hit.chunk.article_id for hit, _ in ranked)
+        news_date = self.kb.newest_date(as_of)
+        return [
+            _document(hit, score, texts.get(hit.chunk.article_id, ""), news_date) for hit, score in ranked
+        ]
 
     def fuse(
         self, dense: list[ScoredChunk], lexical: list[ScoredChunk], question: str, as_of: date
@@ -121,7 +134,7 @@ def _best_sentence(hit: ScoredChunk, query: np.ndarray) -> float:
     return float(np.max(hit.sentence_vectors @ query))
 
 
-def _document(hit: ScoredChunk, fused: float) -> Document:
+def _document(hit: ScoredChunk, fused: float, article_text: str, news_date: date | None) -> Document:
     chunk = hit.chunk
     return Document(
         page_content=chunk.text,
@@ -138,5 +151,7 @@ def _document(hit: ScoredChunk, fused: float) -> Document:
             "fused": fused,
             "sentence_spans": chunk.sentence_spans,
             "sentence_vectors": hit.sentence_vectors,
+            "article_text": article_text,
+            "news_date": news_date,
         },
     )

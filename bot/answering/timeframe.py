@@ -8,6 +8,7 @@ Windows are computed from the "as of" date, never from the machine's clock.
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -96,3 +97,52 @@ def wants_recent(question: str) -> bool:
 def is_time_bound(question: str, as_of: date) -> bool:
     """Whether an answer should say the date of its source: the question is about a time."""
     return wants_recent(question) or time_window(question, as_of) is not None
+
+
+_CURRENT = re.compile(
+    r"\b(new|newly|just|upcoming|next|ongoing|this (?:week|weekend|month|year))\b"
+    # the present progressive and perfect tell of what is happening now: "is facing", "has formed"
+    r"|\b(?:is|are|has|have)\s+(?:(?:not|now|already|just|also|recently)\s+)?(?:been\s+)?[a-z]+(?:ing|ed)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How an article's age bears on whether it can answer a news question.
+
+    A news question, unless it names another time, asks about the news of its "as of" date: an
+    answer from an article much older than the newest news of that date is likely an earlier
+    story's (last year's recall, the previous nominee), and must be supported more strongly to be
+    given. The factor is 1.0 for articles up to `full_days` older than the newest article as of the
+    question's date, then decays with `scale_days` to `floor`; questions that ask about the present
+    ("new", "latest", "currently", "this week") use the `current_*` values. When the question names
+    a time ("in March 2024"), articles inside it are fresh and others decay with their distance from
+    it.
+    """
+
+    full_days: int = 60
+    scale_days: float = 365.0
+    floor: float = 0.5
+    current_full_days: int = 14
+    current_scale_days: float = 30.0
+    current_floor: float = 0.3
+
+    def factor(self, question: str, as_of: date, published: date | None, newest: date | None) -> float:
+        """The factor for an article published on `published`, when the newest news is `newest`."""
+        if published is None:
+            return 1.0
+        window = time_window(question, as_of)
+        if window is not None:
+            if published in window:
+                return 1.0
+            distance = (
+                (window.start - published).days if published < window.start else (published - window.end).days
+            )
+            return max(self.current_floor, math.exp(-distance / self.current_scale_days))
+        age = max(0, ((newest or as_of) - published).days)
+        if wants_recent(question) or _CURRENT.search(question):
+            full, scale, floor = self.current_full_days, self.current_scale_days, self.current_floor
+        else:
+            full, scale, floor = self.full_days, self.scale_days, self.floor
+        return 1.0 if age <= full else max(floor, math.exp(-(age - full) / scale))

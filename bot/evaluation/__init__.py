@@ -18,7 +18,7 @@ from bot.evaluation.metrics import (
     retrieval_scores,
 )
 from bot.evaluation.questions import EvalDataError, EvalQuestion, Evidence, load_questions, parse_question
-from bot.evaluation.run import RETRIEVAL_K, EvalReport, ask_question, evaluate, write_results
+from bot.evaluation.run import RETRIEVAL_K, EvalReport, ask_question, evaluate, hidden_articles, write_results
 
 __all__ = [
     "RETRIEVAL_K",
@@ -35,6 +35,7 @@ __all__ = [
     "corpus_key",
     "evaluate",
     "file_digest",
+    "hidden_articles",
     "load_questions",
     "normalize_answer",
     "open_corpus_store",

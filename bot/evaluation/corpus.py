@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,8 @@ Progress = Callable[[int, int], None]
 class CorpusStore:
     """The store an evaluation corpus was ingested into, and what preparing it cost in this run."""
 
-    corpus: Path
+    corpus: str
+    """The corpus's files and folders, as given."""
     key: str
     location: str
     articles: int
@@ -43,7 +44,7 @@ class CorpusStore:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
         return {
-            "corpus": str(self.corpus),
+            "corpus": self.corpus,
             "key": self.key,
             "location": self.location,
             "articles": self.articles,
@@ -63,14 +64,27 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def corpus_key(corpus: Path, ingest_settings: IngestSettings, model: str) -> str:
-    """A key naming what a corpus store holds: the file's content, the chunking and the model.
+def corpus_digest(corpus: Sequence[Path]) -> str:
+    """SHA-256 of a corpus: its one file's bytes, or the names and bytes of every file under its paths."""
+    files = [path for path in corpus if path.is_file()] + [
+        file for path in corpus if path.is_dir() for file in sorted(path.rglob("*")) if file.is_file()
+    ]
+    if len(files) == 1 and len(corpus) == 1:
+        return file_digest(files[0])
+    digest = hashlib.sha256()
+    for file in sorted(files, key=lambda f: f.name):
+        digest.update(f"{file.name}\x00{file_digest(file)}\x00".encode())
+    return digest.hexdigest()
+
+
+def corpus_key(corpus: Path | Sequence[Path], ingest_settings: IngestSettings, model: str) -> str:
+    """A key naming what a corpus store holds: the corpus's content, the chunking and the model.
 
     The content, not the path or modification time: a copy or a fresh checkout of the same corpus
     reuses its store instead of embedding it all again.
     """
     parts = (
-        file_digest(corpus),
+        corpus_digest([corpus] if isinstance(corpus, Path) else corpus),
         f"chunk_tokens={ingest_settings.chunk_tokens}",
         f"chunk_overlap={ingest_settings.chunk_overlap}",
         model,
@@ -79,7 +93,7 @@ def corpus_key(corpus: Path, ingest_settings: IngestSettings, model: str) -> str
 
 
 def corpus_store_settings(
-    corpus: Path, store_settings: StoreSettings, ingest_settings: IngestSettings
+    corpus: Path | Sequence[Path], store_settings: StoreSettings, ingest_settings: IngestSettings
 ) -> tuple[StoreSettings, str]:
     """Settings of the corpus's own store, `<data_dir>/eval/<key>` (or keyed collections on a server)."""
     model = str(store_settings.embedding_model or bundled_model_path())
@@ -91,7 +105,7 @@ def corpus_store_settings(
 
 
 def open_corpus_store(
-    corpus: Path,
+    corpus: Path | Sequence[Path],
     store_settings: StoreSettings,
     ingest_settings: IngestSettings,
     *,
@@ -103,14 +117,16 @@ def open_corpus_store(
     A completed build leaves `complete.json` beside the store. Without it (first run, or a build
     that was interrupted) the corpus is ingested, which skips the articles already stored.
     """
-    settings, key = corpus_store_settings(corpus, store_settings, ingest_settings)
+    paths = [corpus] if isinstance(corpus, Path) else list(corpus)
+    name = " + ".join(str(path) for path in paths)
+    settings, key = corpus_store_settings(paths, store_settings, ingest_settings)
     kb = open_knowledge_base(settings, embeddings)
     location = settings.chroma_url or str(settings.chroma_path)
     marker = settings.data_dir / "complete.json"
     if marker.is_file():
         built = json.loads(marker.read_text(encoding="utf-8"))
-        return kb, CorpusStore(corpus, key, location, built["articles"], built["duplicates"], reused=True)
-    report = Ingestor(kb, ingest_settings).ingest([corpus], on_progress=on_progress)
+        return kb, CorpusStore(name, key, location, built["articles"], built["duplicates"], reused=True)
+    report = Ingestor(kb, ingest_settings).ingest(paths, on_progress=on_progress)
     if report.failed:
         kb.close()
         first = report.failed[0]
@@ -118,7 +134,7 @@ def open_corpus_store(
             f"{len(report.failed)} corpus records could not be loaded (first: {first.origin}: {first.reason})"
         )
     store = CorpusStore(
-        corpus=corpus,
+        corpus=name,
         key=key,
         location=location,
         articles=len(report.added) + len(report.updated) + len(report.unchanged),
@@ -127,6 +143,10 @@ def open_corpus_store(
         chunks_written=report.chunks_written,
         seconds=report.seconds,
     )
-    built = {"corpus": str(corpus.resolve()), "articles": store.articles, "duplicates": store.duplicates}
+    built = {
+        "corpus": [str(path.resolve()) for path in paths],
+        "articles": store.articles,
+        "duplicates": store.duplicates,
+    }
     marker.write_text(json.dumps(built) + "\n", encoding="utf-8")
     return kb, store

@@ -94,6 +94,15 @@ class QuestionResult:
     """Wall-clock time of `Newsdesk.ask` alone."""
     read: tuple[str, ...] = ()
     """Distinct article ids of the chunks the answer was written from (`Answer.retrieved`)."""
+    short_answer: str | None = None
+    hidden: int | None = None
+    """In a counterfactual run (`--hide-evidence`): how many articles were hidden from retrieval
+    (the evidence and every article containing the gold answer). None in a normal run."""
+
+    @property
+    def counterfactual(self) -> bool:
+        """Whether the question was asked with its evidence hidden, so "not found" is the right reply."""
+        return self.hidden is not None
 
     def rank(self, *, strict: bool) -> int | None:
         """Rank of the first evidence article among the retrieved ones, or None."""
@@ -101,15 +110,26 @@ class QuestionResult:
 
     @property
     def correct(self) -> bool:
-        """A factoid is answered with the gold answer in the text; a null question is declined."""
-        if self.question.answerable:
+        """A factoid is answered with the gold answer in the text; a null question, or any question
+        asked with its evidence hidden, is declined."""
+        if self.question.answerable and not self.counterfactual:
             return self.found and answer_matches(self.question.answer, self.answer_text)
         return not self.found
 
     @property
+    def short_answer_correct(self) -> bool:
+        """A factoid answered found whose short answer contains the gold answer."""
+        return (
+            self.question.answerable
+            and self.found
+            and self.short_answer is not None
+            and answer_matches(self.question.answer, self.short_answer)
+        )
+
+    @property
     def cites_evidence(self) -> bool | None:
         """For a factoid answered found: whether a cited article is evidence of any kind."""
-        if not (self.question.answerable and self.found):
+        if not (self.question.answerable and self.found) or self.counterfactual:
             return None
         return bool(set(self.cited) & self.question.evidence_ids(strict=False))
 
@@ -129,10 +149,12 @@ class QuestionResult:
             "strict_rank": self.rank(strict=True),
             "lenient_rank": self.rank(strict=False),
             "answer": self.answer_text,
+            "short_answer": self.short_answer,
             "found": self.found,
             "cited": list(self.cited),
             "correct": self.correct,
             "cites_evidence": self.cites_evidence,
+            "hidden": self.hidden,
             "latency_ms": round(self.latency_ms, 1),
         }
 
@@ -177,12 +199,17 @@ class EvalMetrics:
     false_abstention: float | None
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    short_answer_accuracy: float | None = None
+    counterfactual: int = 0
+    """Factoid questions asked with their evidence hidden (`--hide-evidence`)."""
+    counterfactual_abstention: float | None = None
 
 
 def compute_metrics(results: Sequence[QuestionResult]) -> EvalMetrics:
     """The run's metrics from its per-question results."""
-    factoid = [r for r in results if r.question.answerable]
+    factoid = [r for r in results if r.question.answerable and not r.counterfactual]
     null = [r for r in results if not r.question.answerable]
+    hidden = [r for r in results if r.question.answerable and r.counterfactual]
     cited = [r.cites_evidence for r in factoid if r.cites_evidence is not None]
     latencies = [r.latency_ms for r in results]
     return EvalMetrics(
@@ -198,4 +225,7 @@ def compute_metrics(results: Sequence[QuestionResult]) -> EvalMetrics:
         false_abstention=share(not r.found for r in factoid),
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),
+        short_answer_accuracy=share(r.short_answer_correct for r in factoid),
+        counterfactual=len(hidden),
+        counterfactual_abstention=share(not r.found for r in hidden),
     )

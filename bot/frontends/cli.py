@@ -369,7 +369,9 @@ def ask_streaming(newsdesk: Newsdesk, question: str, **options: Any) -> Answer:
 
 
 def print_answer(answer: Answer) -> None:
-    """An answer, then its numbered sources (or leads), readably."""
+    """An answer (its short answer highlighted first), then its numbered sources (or leads), readably."""
+    if answer.short_answer:
+        console.print(Text(answer.short_answer, style="bold reverse"), highlight=False)
     console.print(answer.text, highlight=False, markup=False)
     if answer.citations:
         console.print("\n[bold]Sources[/]")
@@ -390,8 +392,10 @@ def print_answer(answer: Answer) -> None:
 )
 @click.option(
     "--corpus",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Ingest this JSONL corpus first, into a store of its own kept under the data dir.",
+    type=click.Path(exists=True, path_type=Path),
+    multiple=True,
+    help="Ingest this corpus (a file or folder; repeat for more) first, into a store of its own under the "
+    "data dir.",
 )
 @click.option("--k", "k", type=click.IntRange(1, 50), help="Chunks per answer [default NEWSDESK_TOP_K, 8].")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions.")
@@ -399,22 +403,33 @@ def print_answer(answer: Answer) -> None:
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write one JSON line per question."
 )
+@click.option(
+    "--hide-evidence",
+    is_flag=True,
+    help="Counterfactual run: ask each answerable question with the articles holding its answer hidden.",
+)
 @pass_app
 def eval_(
     app: AppContext,
     questions_file: Path,
-    corpus: Path | None,
+    corpus: tuple[Path, ...],
     k: int | None,
     limit: int | None,
     as_json: bool,
     out: Path | None,
+    hide_evidence: bool,
 ) -> None:
-    """Score retrieval, answers and abstention on QUESTIONS.jsonl (see docs/evaluation.md)."""
+    """Score retrieval, answers and abstention on QUESTIONS.jsonl (see docs/evaluation.md).
+
+    With --hide-evidence, every answerable question is asked without its evidence articles and
+    without any article containing its answer; "not found" is then the right reply, and the run
+    reports the share of such questions declined (counterfactual abstention).
+    """
     store: CorpusStore | None = None
     try:
         questions = load_questions(questions_file, limit=limit)
         with err_console.status("Preparing the store…") as status:
-            if corpus is None:
+            if not corpus:
                 newsdesk = app.newsdesk
             else:
                 kb, store = open_corpus_store(
@@ -431,6 +446,7 @@ def eval_(
                 k=k,
                 corpus=store,
                 on_progress=lambda n, of: status.update(f"Question {n}/{of}"),
+                hide_evidence=hide_evidence,
             )
     except EvalDataError as error:
         raise click.ClickException(str(error)) from error

@@ -34,8 +34,15 @@ def source_line(item: Citation) -> str:
 
 
 def render_answer(answer: Answer) -> list[str]:
-    """The messages that carry an answer: text first, then its sources (or leads)."""
+    """The messages that carry an answer: the short answer in bold, its supporting text, then its
+    sources (or leads)."""
     blocks = [escape(paragraph) for paragraph in answer.text.split("\n\n") if paragraph.strip()]
+    if answer.short_answer:
+        blocks[0] = (
+            f"<b>{escape(answer.short_answer)}</b>\n{blocks[0]}"
+            if blocks
+            else f"<b>{escape(answer.short_answer)}</b>"
+        )
     if answer.citations:
         blocks.append("<b>Sources</b>\n" + "\n".join(source_line(c) for c in answer.citations))
     elif answer.leads:

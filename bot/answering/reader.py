@@ -1,0 +1,1278 @@
+"""The reader: what a question asks for, whether a sentence says it, and the few words that answer.
+
+Classic question answering, without a reading model (none can be downloaded here):
+
+- **Expected answer type.** The question's wh-phrase and its focus noun say what kind of span answers
+  it: "how many" a number, "how much ... cost" money, "what percentage" a percentage, "when" a date,
+  "who" a person, "where" or "which country" a place, "which company" an organisation, "which film" a
+  name; "why" and "what happened" are answered by a whole sentence.
+- **Typed spans.** Numbers with their unit, money, percentages, dates and times are found by pattern;
+  names (runs of capitalised words) are typed as person, organisation or place by their words and
+  the words around them.
+- **Constraints.** The question's names, numbers and content words must be stated by the answer
+  sentence or its close context (its chunk and the article's title and date). Names and numbers are
+  hard: an article that never names "India" cannot say what happened in India. Content words are
+  soft and weighted by how rare they are in English; a word missing in form can still be present in
+  meaning, which the question's own contextual token vectors, compared with the sentence vectors
+  stored at ingest, tell.
+- **Short answer.** The span of the expected type in the answer sentence that the question does not
+  already contain, nearest the words the sentence shares with the question.
+
+`Reader.judge` combines these into an answerability score for one candidate sentence; the extractive
+answerer quotes the best candidate only when its score clears the threshold.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from functools import cached_property, lru_cache
+
+import numpy as np
+
+from bot.answering.gazetteer import PLACES
+from store.text import QUESTION_FILLER, STOPWORDS, strip_thousands
+
+
+class Kind(StrEnum):
+    """The kinds of answer a question can ask for, and of span a sentence can hold."""
+
+    NUMBER = "number"
+    MONEY = "money"
+    PERCENT = "percent"
+    DATE = "date"
+    PERSON = "person"
+    ORGANISATION = "organisation"
+    PLACE = "place"
+    NAME = "name"
+    """Any proper name: a film, a product, a storm, an event; or a name not typed further."""
+    REASON = "reason"
+    """Why, how, what happened: the sentence itself answers; no span is expected."""
+    OTHER = "other"
+    """What the question asks for could not be told; any sentence may answer."""
+
+
+NAME_KINDS = frozenset({Kind.PERSON, Kind.ORGANISATION, Kind.PLACE, Kind.NAME})
+"""Kinds a name span can have; a `NAME` question accepts any of them."""
+
+
+# ----------------------------------------------------------------------------- words
+
+_STEMMERS = threading.local()  # a Snowball stemmer keeps state while it works: one per thread
+
+
+@lru_cache(maxsize=65_536)
+def stem(word: str) -> str:
+    """The Snowball (Porter 2) stem of a lowercase word: "deliveries" and "delivered" -> "deliv"."""
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        import snowballstemmer
+
+        stemmer = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return str(stemmer.stemWord(word))
+
+
+@lru_cache(maxsize=65_536)
+def rarity(word: str) -> float:
+    """How much a word says about a sentence: 0.5 for everyday words, up to 4 for rare ones.
+
+    From the word's frequency in English (wordfreq's Zipf scale, 7 = "the", 3 = once per million
+    words): 6.5 minus it, within [0.5, 4].
+    """
+    from wordfreq import zipf_frequency
+
+    return min(4.0, max(0.5, 6.5 - zipf_frequency(word, "en")))
+
+
+_WORD = re.compile(r"[^\W\d_][\w'’&.-]*[^\W_]|[^\W\d_]|\d[\d,.:/]*\d%?|\d%?", re.UNICODE)
+_POSSESSIVE = re.compile(r"['’]s?$")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A word of a text and where it stands."""
+
+    text: str
+    start: int
+    end: int
+
+    @property
+    def lower(self) -> str:
+        """Lowercase, without a possessive ending ("Xiaomi's" -> "xiaomi")."""
+        return _POSSESSIVE.sub("", self.text.lower()).rstrip(".")
+
+    @property
+    def capitalised(self) -> bool:
+        """Starts with a capital letter, or is a code such as "SU7" or "KX-2291b"."""
+        return self.text[:1].isupper()
+
+
+def tokens(text: str) -> list[Token]:
+    """The words and numbers of a text, with their character offsets."""
+    return [Token(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def word_keys(text: str) -> set[str]:
+    """Stems of the words of a text, lowercase, for matching content words in any form."""
+    return {stem(token.lower) for token in tokens(text) if not token.text[0].isdigit()}
+
+
+# ----------------------------------------------------------------------------- numbers
+
+_SCALES = {
+    "thousand": 1e3,
+    "k": 1e3,
+    "million": 1e6,
+    "m": 1e6,
+    "mn": 1e6,
+    "billion": 1e9,
+    "bn": 1e9,
+    "b": 1e9,
+    "trillion": 1e12,
+    "tn": 1e12,
+}
+_UNITS_AND_TEENS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty"
+)
+_NUMBER_WORDS: dict[str, float] = {word: value for value, word in enumerate(_UNITS_AND_TEENS.split())}
+_NUMBER_WORDS |= {
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_NUMBER_WORDS |= {"hundred": 100, "dozen": 12, "half": 0.5, "a dozen": 12}
+_SCALE_WORDS = "thousand|million|billion|trillion|mn|bn|tn"
+_TENS = "(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+_ONES = "(?:one|two|three|four|five|six|seven|eight|nine)"
+_DIGITS = r"\d+(?:[.,]\d+)*(?!\d|[.,]\d|st\b|nd\b|rd\b|th\b)"  # not an ordinal ("24th")
+_WORDS = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+_NUMERAL = re.compile(
+    rf"(?<![\w.])({_DIGITS}|(?:{_TENS}-{_ONES}|{_WORDS})(?!\w))"
+    rf"(?:\s?({_SCALE_WORDS}|k|m|b)\b)?",
+    re.IGNORECASE,
+)
+
+
+def number_value(text: str, scale: str | None = None) -> float | None:
+    """The value of a numeral ("300,000", "2.9", "twelve"), times its scale word ("million"), if any."""
+    clean = strip_thousands(text)
+    try:
+        value = float(clean.replace(",", "."))
+    except ValueError:
+        parts = [_NUMBER_WORDS.get(part) for part in text.lower().split("-")]  # "forty-one"
+        if not parts or any(part is None for part in parts):
+            return None
+        value = sum(part for part in parts if part is not None)
+    if scale:
+        value *= _SCALES[scale.lower()]
+    return value
+
+
+_ORDINALS = "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth"
+_ORDINAL_WORDS = {word: number for number, word in enumerate(_ORDINALS.split())}
+_ORDINAL = re.compile(
+    rf"\b(?:({'|'.join(list(_ORDINAL_WORDS)[1:])})|(\d{{1,3}})(?:st|nd|rd|th))\b", re.IGNORECASE
+)
+
+
+def ordinals(text: str) -> list[tuple[str, int, int, str]]:
+    """(matched text, start, end, key) of every ordinal ("second", "24th"): key "ord2", "ord24"."""
+    return [
+        (
+            m.group(0),
+            m.start(),
+            m.end(),
+            f"ord{_ORDINAL_WORDS[m.group(1).lower()] if m.group(1) else int(m.group(2))}",
+        )
+        for m in _ORDINAL.finditer(text)
+    ]
+
+
+def number_key(value: float) -> str:
+    """A canonical form of a number, so "2.9 million", "2,900,000" and "2.9m" compare equal."""
+    return f"{value:.6g}"
+
+
+def numbers(text: str) -> list[tuple[str, int, int, float]]:
+    """(matched text, start, end, value) of every number in a text, written in digits or words."""
+    found = []
+    for match in _NUMERAL.finditer(text):
+        value = number_value(match.group(1), match.group(2))
+        if value is not None:
+            found.append((match.group(0), match.start(), match.end(), value))
+    return found
+
+
+# ----------------------------------------------------------------------------- spans
+
+
+@dataclass(frozen=True)
+class Span:
+    """A typed piece of a sentence that can answer a question: "300,000 vehicles", "Daniel Okafor"."""
+
+    text: str
+    start: int
+    end: int
+    kind: Kind
+
+
+_CURRENCY_SYMBOL = r"(?:US\$|HK\$|A\$|C\$|NZ\$|S\$|R\$|\$|€|£|¥|₹|₩)"
+_CURRENCY_CODE = r"(?:USD|HKD|EUR|GBP|CNY|RMB|JPY|INR|CHF|AUD|CAD|KRW|SGD)"
+_CURRENCY_WORD = r"(?:dollars?|euros?|pounds?|pence|yuan|renminbi|yen|rupees?|francs?|won|cents?)"
+_AMOUNT = rf"\d+(?:[.,]\d+)*(?:\s?(?:{_SCALE_WORDS}|m|bn|k)\b)?"
+_MONEY = re.compile(
+    rf"{_CURRENCY_SYMBOL}\s?{_AMOUNT}|{_CURRENCY_CODE}\s?{_AMOUNT}|{_AMOUNT}\s?(?:{_CURRENCY_CODE}|{_CURRENCY_WORD})\b"
+)
+_PERCENT = re.compile(r"\d+(?:[.,]\d+)?\s?(?:%|per\s?cent\b|percent\b|percentage points?\b)", re.IGNORECASE)
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+)
+_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_DATE = re.compile(
+    rf"\b(?:{_WEEKDAY},?\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?:,?\s+\d{{4}})?"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+    rf"|{_MONTH}\s+\d{{4}})\b"
+    rf"|\b{_WEEKDAY}\b"
+    r"|\b(?:19|20)\d\d-\d\d-\d\d\b|\b\d{4}\.\d\d\.\d\d\b"
+    r"|\b(?:in|since|by|until|from|of)\s+(?:19|20)\d\d\b"
+    r"|\b\d{1,2}(?::\d\d)?\s?(?:a\.m\.|p\.m\.|am|pm)(?![a-z])|\b\d{1,2}:\d\d\b"
+    r"|\b(?:yesterday|today|tonight|tomorrow|last (?:week|month|year|night)|next (?:week|month|year))\b"
+    r"|\b(?:early|mid|late)[- ](?:19|20)\d\d\b"
+    r"|\b(?:January|February|March|April|June|July|August|September|October|November|December)\b"
+)
+_UNITS = (
+    r"basis points|percentage points|light-years|km/h|mph|km|kg|cm|mm|m|g|mg|lb|lbs|ft|°C|°F|MW|GW|kW|kWh|"
+    r"GWh|ha|x"
+)
+_UNIT_STOP = STOPWORDS | {"and", "or", "to", "of", "in", "on", "at", "by", "for", "per"}
+
+
+def number_spans(sentence: str) -> list[Span]:
+    """Money, percentages and other numbers (with the noun they count: "300,000 vehicles")."""
+    spans: list[Span] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= a or start >= b for a, b in taken)
+
+    for pattern, kind in ((_MONEY, Kind.MONEY), (_PERCENT, Kind.PERCENT)):
+        for match in pattern.finditer(sentence):
+            if free(match.start(), match.end()):
+                spans.append(Span(match.group(0), match.start(), match.end(), kind))
+                taken.append((match.start(), match.end()))
+    for match in _DATE.finditer(sentence):
+        taken.append((match.start(), match.end()))  # dates are not counts
+    for text, start, end, _ in numbers(sentence):
+        if not free(start, end) or text.lower() in ("one", "half") or _is_year(text):
+            continue
+        unit = re.match(rf"\s?({_UNITS})(?![\w/])|[\s-]([a-z][a-z-]{{2,}})\b", sentence[end:])
+        if unit and (unit.group(1) or unit.group(2) not in _UNIT_STOP):
+            end += unit.end()
+        spans.append(Span(sentence[start:end], start, end, Kind.NUMBER))
+        taken.append((start, end))
+    return spans
+
+
+def date_spans(sentence: str) -> list[Span]:
+    """Dates, days, years after "in"/"since", and times of day."""
+    spans = []
+    for match in _DATE.finditer(sentence):
+        text = re.sub(r"^(?:in|since|by|until|from|of)\s+", "", match.group(0), flags=re.IGNORECASE)
+        start = match.end() - len(text)
+        spans.append(Span(text, start, match.end(), Kind.DATE))
+    return spans
+
+
+_MONTH_NUMBERS = {
+    name: number
+    for number, names in enumerate(
+        [
+            "",
+            "january jan",
+            "february feb",
+            "march mar",
+            "april apr",
+            "may",
+            "june jun",
+            "july jul",
+            "august aug",
+            "september sep sept",
+            "october oct",
+            "november nov",
+            "december dec",
+        ]
+    )
+    for name in names.split()
+}
+
+
+def day_keys(text: str) -> set[str]:
+    """Comparable keys of a written date: "6 January 2025" -> {"1-6"}, "December 2024" -> {"2024-12"}.
+
+    Only dates that name a month count (a bare year is a number; weekdays name no date).
+    """
+    words = [t.lower for t in tokens(text)]
+    month = next((_MONTH_NUMBERS[w] for w in words if w in _MONTH_NUMBERS), None)
+    if month is None:
+        return set()
+    day = next(
+        (int(w[:2].rstrip("snrt")) for w in words if re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)?", w)), None
+    )
+    year = next((int(w) for w in words if _is_year(w)), None)
+    if day is not None and 1 <= day <= 31:
+        return {f"{month}-{day}"}
+    return {f"{year}-{month}"} if year is not None else set()
+
+
+def _is_year(text: str) -> bool:
+    return bool(re.fullmatch(r"(?:19|20)\d\d", text))
+
+
+_ORG_WORDS = frozenset(
+    """
+    inc inc. corp corp. corporation co co. ltd ltd. llc plc group holdings company companies bank
+    council ministry department agency authority commission committee court university college school
+    institute foundation association federation union league party club fc united city rovers
+    airlines airways motors motor technologies technology systems labs laboratories partners capital
+    fund trust board office bureau service services police army navy force forces government parliament
+    senate congress assembly network media news times post herald journal review daily press wire
+    studios records pharmaceuticals energy oil airlines railway railways hospital clinic church
+    """.split()  # noqa: SIM905 (a word list reads best as text)
+)
+_PLACE_WORDS = frozenset(
+    """
+    street st road rd lane avenue ave boulevard square park bridge river lake sea ocean bay gulf coast
+    island islands mountain mountains mount valley county province state region district city town
+    village harbour harbor port airport station stadium arena hall centre center heights hill hills
+    north south east west northern southern eastern western
+    """.split()  # noqa: SIM905
+)
+_TITLES = frozenset(
+    """
+    mr mrs ms miss dr prof sir dame lord lady president vice-president chancellor minister premier
+    governor senator sen rep representative mayor king queen prince princess pope bishop judge justice
+    ceo chief chairman chairwoman chair founder director coach manager captain striker midfielder
+    defender goalkeeper player referee spokesman spokeswoman spokesperson secretary general gen col
+    lt sgt officer author editor analyst economist researcher professor actor actress singer star
+    """.split()  # noqa: SIM905
+)
+_PLACE_PREPOSITIONS = frozenset({"in", "at", "near", "from", "to", "across", "around", "outside", "inside"})
+_CONNECTORS = frozenset({"of", "de", "du", "van", "von", "der", "la", "le", "&", "bin", "al"})
+_NOT_NAMES = STOPWORDS | frozenset(
+    """
+    monday tuesday wednesday thursday friday saturday sunday january february march april may june
+    july august september october november december mr mrs ms dr i while although though however
+    meanwhile furthermore moreover additionally also yet still despite after before since during once
+    whether then than over under because unless until about instead overall indeed
+    """.split()  # noqa: SIM905
+)
+
+
+def name_spans(sentence: str, vocabulary: Vocabulary | None = None) -> list[Span]:
+    """Runs of capitalised words (with "of", "de", "&" inside them), typed by their words and context.
+
+    A run at the very start of the sentence counts only from its second word unless its first word
+    is not an everyday word (sentence case capitalises "The", "Analysts").
+    """
+    words = tokens(sentence)
+    spans: list[Span] = []
+    index = 0
+    while index < len(words):
+        if not _name_word(words, index, vocabulary):
+            index += 1
+            continue
+        end = index
+        while (
+            end + 1 < len(words)
+            and _joined(sentence, words[end], words[end + 1])
+            and (
+                _name_word(words, end + 1, vocabulary)
+                or (
+                    words[end + 1].lower in _CONNECTORS
+                    and end + 2 < len(words)
+                    and _joined(sentence, words[end + 1], words[end + 2])
+                    and _name_word(words, end + 2, vocabulary)
+                )
+            )
+        ):
+            end += 1
+        if (
+            end + 1 < len(words)
+            and re.fullmatch(r"\d{1,3}", words[end + 1].text)
+            and words[end + 1].start == words[end].end + 1
+        ):
+            end += 1  # "Line 4", "Apollo 11"
+        run = words[index : end + 1]
+        if (compound := re.search(r"-[a-z]", run[-1].text)) is not None:  # "Hong Kong-listed"
+            run[-1] = Token(run[-1].text[: compound.start()], run[-1].start, run[-1].start + compound.start())
+        titled = run[0].lower in _TITLES and len(run) > 1
+        if titled:
+            run = run[1:]
+        spans.append(
+            Span(
+                sentence[run[0].start : run[-1].end],
+                run[0].start,
+                run[-1].end,
+                Kind.PERSON
+                if titled
+                else _name_kind(run, words[index - 1] if index else None, sentence, run[-1].end),
+            )
+        )
+        index = end + 1
+    return spans
+
+
+def _joined(sentence: str, first: Token, second: Token) -> bool:
+    """Whether two words stand in one name: one space apart, the first not possessive
+    ("Furthermore, Lei Jun" and "Xiaomi's Hong Kong" are two names each)."""
+    return sentence[first.end : second.start] == " " and not _POSSESSIVE.search(first.text)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """How the words of a text are written: those seen in lowercase, and those seen capitalised where
+    sentence case does not explain it. It tells "Ohio is the 24th state" (a name) from "Gusts of 148
+    km/h" (a word) at the start of a sentence."""
+
+    lowercase: frozenset[str] = frozenset()
+    proper: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, text: str) -> Vocabulary:
+        """The vocabulary of a text (read with two regular expressions: articles can be long)."""
+        return cls(
+            frozenset(_LOWERCASE_WORD.findall(text)),
+            frozenset(_POSSESSIVE.sub("", word.lower()) for word in _MID_SENTENCE_CAPITAL.findall(text)),
+        )
+
+
+_LOWERCASE_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]*[a-z]|(?<![\w'’-])[a-z](?![\w'’-])")
+_MID_SENTENCE_CAPITAL = re.compile(r"(?<=[\w,;:] )[A-Z][\w&'’.-]*\w|(?<=[\w,;:] )[A-Z](?!\w)")
+
+
+def _name_word(words: Sequence[Token], index: int, vocabulary: Vocabulary | None = None) -> bool:
+    word = words[index]
+    if not word.capitalised or word.text[0].isdigit() or word.lower in _NOT_NAMES:
+        return False
+    if index > 0 and not _SENTENCE_END.search(words[index - 1].text):
+        return True
+    # Sentence case capitalises the first word: "Analysts said", "Legendary actor James Earl Jones".
+    # It starts a name when it is not an everyday word ("Xiaomi", "Kamala") or the next word is a
+    # name too ("Hunter Biden", "Prince William").
+    if vocabulary is not None:
+        if word.lower in vocabulary.proper:  # written capitalised mid-sentence elsewhere: a name
+            return True
+        if word.text.lower() in vocabulary.lowercase:  # "Gusts" where the text also writes "gusts"
+            return False
+    following = words[index + 1] if index + 1 < len(words) else None
+    return rarity(word.lower) >= RARE_WORD or (
+        following is not None
+        and following.capitalised
+        and following.lower not in _NOT_NAMES
+        and following.start == word.end + 1
+    )
+
+
+_SENTENCE_END = re.compile(r"[.!?]$")
+RARE_WORD = 3.0
+"""`rarity` from which a word counts as rare (a Zipf frequency in English below 3.5)."""
+
+
+def _name_kind(run: Sequence[Token], before: Token | None, sentence: str, end: int) -> Kind:
+    lowered = [token.lower for token in run]
+    if " ".join(lowered).replace(".", "") in PLACES:
+        return Kind.PLACE
+    if any(word in _ORG_WORDS for word in lowered) or (
+        len(run) == 1 and run[0].text.isalpha() and run[0].text.isupper() and len(run[0].text) > 1
+    ):
+        return Kind.ORGANISATION
+    if lowered[-1] in _PLACE_WORDS:
+        return Kind.PLACE
+    if before is not None and before.lower in _TITLES:
+        return Kind.PERSON
+    after = sentence[end : end + 12].lower()
+    if after.startswith((" said", " says", " told", ", who", " who ")):
+        return Kind.PERSON
+    if before is not None and before.lower in _PLACE_PREPOSITIONS and len(run) <= 2:
+        return Kind.PLACE
+    if 2 <= len(run) <= 3 and all(token.text.isalpha() and token.text.istitle() for token in run):
+        return Kind.PERSON  # "Taylor Swift", "Elsa Varnholt": places and bodies are caught above
+    return Kind.NAME
+
+
+def spans(sentence: str, vocabulary: Vocabulary | None = None) -> list[Span]:
+    """Every typed span of a sentence: numbers, money, percentages, dates and names (a name that
+    overlaps a number or date, such as "HKD" in "HKD 36.25", is left out)."""
+    names = name_spans(sentence, vocabulary)
+    numeric = [
+        span
+        for span in [*number_spans(sentence), *date_spans(sentence)]
+        # a bare number inside a name ("Line 4") belongs to the name
+        if not (span.kind is Kind.NUMBER and any(n.start < span.start < n.end for n in names))
+    ]
+    return [
+        *numeric,
+        *(
+            _without_possessive(span)
+            for span in names
+            if all(span.end <= other.start or span.start >= other.end for other in numeric)
+            and len(span.text.rstrip(".")) > 1  # "E." of "E. coli"
+            and not _adjective(span, sentence)
+        ),
+    ]
+
+
+def _adjective(span: Span, sentence: str) -> bool:
+    """A nationality before a noun ("Australian government", "Asian nation") describes, not names."""
+    return (
+        " " not in span.text
+        and bool(_DEMONYM.search(span.text.lower()))
+        and bool(re.match(r"\s+[a-z]", sentence[span.end :]))
+    )
+
+
+def _without_possessive(span: Span) -> Span:
+    trimmed = _POSSESSIVE.sub("", span.text)
+    return Span(trimmed, span.start, span.start + len(trimmed), span.kind) if trimmed != span.text else span
+
+
+# ----------------------------------------------------------------------------- questions
+
+_WH = re.compile(
+    r"\b(how many|how much|what percentage|what percent|what proportion|what fraction|how long|how old|"
+    r"how far|how tall|how high|how big|how large|how fast|how often|how deep|how heavy|"
+    r"what year|which year|what date|what day|which day|what month|which month|what time|when|"
+    r"who|whom|whose|where|why|what happened|what caused|how|what|which)\b",
+    re.IGNORECASE,
+)
+_FOCUS_KINDS: dict[Kind, str] = {
+    Kind.MONEY: """price prices cost costs fee fees fine fines salary pay wage wages budget bill revenue
+        revenues profit profits loss losses value worth valuation fare fares bonus funding investment
+        tariff tariffs tax taxes spending amount sum bid""",
+    Kind.PERCENT: "percentage percent proportion share rate rates",
+    Kind.NUMBER: """number total count target population toll speed height distance temperature
+        age capacity attendance crowd size length weight depth score tally margin""",
+    Kind.DATE: "year date day month time season week decade century anniversary deadline",
+    Kind.PERSON: """person man woman boy girl president ceo leader minister candidate player singer actor
+        actress star artist author writer director founder coach manager chief judge official
+        spokesperson spokesman spokeswoman scientist journalist pope king queen prince princess senator
+        governor mayor footballer athlete striker goalkeeper referee winner host presenter chancellor
+        chairman chairwoman executive rapper musician comedian economist politician lawmaker
+        billionaire entrepreneur astronaut designer chef premier""",
+    Kind.ORGANISATION: """company companies firm automaker carmaker maker manufacturer bank brand
+        organisation organization group team club party agency network channel newspaper airline
+        retailer chain university school college union government council ministry broadcaster
+        publisher startup supermarket insurer lender regulator exchange studio label outlet""",
+    Kind.PLACE: """country countries city cities state states town region province nation island place
+        location area venue stadium county capital continent port airport street district village
+        neighbourhood neighborhood border coast""",
+    Kind.NAME: """name film movie show series book novel song album storm hurricane typhoon ship horse
+        planet telescope app title character villain mascot nickname""",
+}
+FOCUS = {word: kind for kind, words in _FOCUS_KINDS.items() for word in words.split()}
+"""Nouns after "what"/"which" that say what kind of answer a question wants."""
+_MEASURED = frozenset({Kind.MONEY, Kind.PERCENT, Kind.NUMBER, Kind.DATE})
+_VERB_LIKE = re.compile(r"..(?:ed|ing)$")
+_PERCENT_CUES = frozenset({"percentage", "percent", "proportion", "rate"})
+_GROWTH = frozenset({"rise", "rising", "rose", "grow", "growing", "grew", "growth", "increase", "increasing"})
+_HOW_MEASURES = {
+    "old": "age",
+    "far": "distance",
+    "tall": "height",
+    "high": "height",
+    "deep": "depth",
+    "heavy": "weight",
+    "fast": "speed",
+}
+_MONEY_CUES = frozenset(
+    """
+    cost costs costing pay paid pays spend spent spending worth price priced raise raised charge charged
+    fine fined earn earned earns sell sold buy bought invest invested fund funded budget dollars euros
+    pounds yuan yen salary wage fee bid valued value money lose lost loss losses profit revenue bonus
+    prize reward payment grant ransom settlement compensation damages bail loan debt
+    """.split()  # noqa: SIM905
+)
+_AUXILIARIES = frozenset(
+    """
+    is are was were be been being do does did has have had will would can could should may might must
+    shall get got gets become became
+    """.split()  # noqa: SIM905
+)
+_QUESTION_WORDS = frozenset(
+    [
+        "how",
+        "many",
+        "much",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "where",
+        "when",
+        "why",
+        "percentage",
+        "percent",
+        "proportion",
+        "fraction",
+    ]
+)
+
+
+_DEMONYM = re.compile(r"(?:an|ese|ish|ch)$")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """Something the question states that an answering sentence (or its context) must state too."""
+
+    text: str
+    kind: str
+    """`name`, `number` or `word`."""
+    keys: tuple[str, ...]
+    """Name: its lowercase words; number: its canonical value; word: its stem."""
+    weight: float
+    start: int
+    end: int
+
+    @property
+    def anchors_time(self) -> bool:
+        """Whether it pins the story in time: a date, a year or an ordinal ("the first cut")."""
+        key = self.keys[0]
+        return self.kind == "date" or key.startswith("ord") or (key.isdigit() and 1900 <= int(key) <= 2100)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a question asks for (`expects`, its `focus` noun) and what it states (`constraints`)."""
+
+    question: str
+    expects: Kind
+    focus: str | None
+    constraints: tuple[Constraint, ...]
+    own_words: frozenset[str]
+    """Lowercase words and number keys of the question: a span made only of them answers nothing."""
+    slot: tuple[int, int] = (0, 0)
+    """Where the question's wh-phrase and its focus noun stand ("which pharmacy chain")."""
+    focus_at: tuple[int, int] | None = None
+    """Where the focus noun stands, when it is one of the focus lexicon's measures ("share" in "what
+    is Xiaomi's market share", "fee", "target"): an answer must be about it."""
+
+    @property
+    def names(self) -> list[Constraint]:
+        """The names the question states."""
+        return [c for c in self.constraints if c.kind == "name"]
+
+    @property
+    def numbers(self) -> list[Constraint]:
+        """The numbers and days the question states."""
+        return [c for c in self.constraints if c.kind in ("number", "date")]
+
+    @property
+    def words(self) -> list[Constraint]:
+        """The content words the question states, other than names and numbers."""
+        return [c for c in self.constraints if c.kind == "word"]
+
+
+def expected_kind(question: str) -> tuple[Kind, str | None, tuple[int, int]]:
+    """The kind of answer a question wants, its focus noun, and where the wh-phrase stands."""
+    match = _question_word(question)
+    if match is None:
+        return Kind.OTHER, None, (0, 0)
+    wh = match.group(1).lower()
+    where = (match.start(), match.end())
+    after = [t for t in tokens(question[match.end() :])][:6]
+    if wh == "how many":  # the counted noun: its first plural ("home networks", "homes lost power")
+        counted = [
+            t.lower
+            for t in itertools.takewhile(
+                lambda t: t.lower not in _AUXILIARIES | STOPWORDS and not _VERB_LIKE.search(t.lower),
+                after[:4],
+            )
+        ]
+        plural = next((word for word in counted if word.endswith("s")), None)
+        return Kind.NUMBER, plural or (counted[-1] if counted else None), where
+    words = {t.lower for t in tokens(question)}
+    if wh == "how fast" and words & _GROWTH:  # "how fast were prices rising": a rate
+        return Kind.PERCENT, None, where
+    if wh == "how much":
+        if words & _PERCENT_CUES:  # "by how much, in percentage terms"
+            return Kind.PERCENT, None, where
+        return (Kind.MONEY if words & _MONEY_CUES else Kind.NUMBER), None, where
+    if wh in ("what percentage", "what percent", "what proportion", "what fraction"):
+        return Kind.PERCENT, None, where
+    if wh.startswith("how ") and wh != "how":  # how old, how far, how fast...: what is measured
+        return Kind.NUMBER, _HOW_MEASURES.get(wh.split()[1]), where
+    if wh in ("when",) or wh.split()[-1] in ("year", "date", "day", "month", "time"):
+        return Kind.DATE, None, where
+    if wh in ("who", "whom", "whose"):
+        return Kind.PERSON, None, where
+    if wh == "where":
+        return Kind.PLACE, None, where
+    if wh in ("why", "what caused"):
+        return Kind.REASON, None, where
+    if wh in ("how", "what happened"):
+        return Kind.OTHER, None, where
+    # what / which: the head of the noun phrase after it ("which investment bank", "what is Xiaomi's
+    # market share", "what is the name of the candidate"), typed by the focus lexicon
+    phrase = _noun_phrase(after)
+    if phrase and phrase[-1] == "name" and len(phrase) < len(after):  # "the name of the X": X decides
+        rest = _noun_phrase(after[len(phrase) :])
+        kind = _focus_kind(rest[-1]) if rest else None
+        return (kind if kind is not None else Kind.NAME), (rest[-1] if rest else "name"), where
+    if not phrase:
+        return Kind.OTHER, None, where
+    head = phrase[-1]
+    kind = _focus_kind(head)
+    # "which virus", "which goods": a noun outside the lexicon says what is asked, not of what kind
+    return (kind if kind is not None else Kind.OTHER), head, where
+
+
+def _focus_kind(word: str) -> Kind | None:
+    return FOCUS.get(word) or FOCUS.get(word.rstrip("s"))
+
+
+def _question_word(question: str) -> re.Match[str] | None:
+    """The wh-phrase that asks: one opening the last sentence ("When the weather warms up, it's time
+    for a cookout! How many hot dogs..."), else the last "what"/"which"/"how many" one ("stunned fans
+    when he confirmed he was returning as what villain?"), else the first."""
+    matches = list(_WH.finditer(question))
+    if not matches:
+        return None
+    for match in reversed(matches):
+        before = question[: match.start()].rstrip()
+        if not before or before[-1] in '.!?"“”':
+            return match
+    asking = [m for m in matches if m.group(1).lower().startswith(("what", "which", "how many", "how much"))]
+    return asking[-1] if asking else matches[0]
+
+
+def _noun_phrase(after: Sequence[Token]) -> list[str]:
+    """The words of the noun phrase that opens `after`, up to its head: determiners and auxiliaries
+    skipped, stopped at a preposition, verb-like word or name ("is the new fee to" -> [new, fee])."""
+    words: list[str] = []
+    for token in after:
+        word = token.lower
+        modifier = token.capitalised or token.text[0].isdigit()  # "Xiaomi's", "African", "2025"
+        if not words and (word in _AUXILIARIES or word in ("the", "a", "an", "of") or modifier):
+            continue
+        if word in STOPWORDS or word in _AUXILIARIES or modifier or (words and _VERB_LIKE.search(word)):
+            break  # "which royal residence hosted": the phrase ends at a verb
+        if words and _focus_kind(words[-1]) is not None and _focus_kind(word) is None:
+            break  # "wind speed recorded": the head is the last lexicon noun
+        words.append(word)
+        if len(words) == 3:
+            break
+    lexicon = [i for i, w in enumerate(words) if _focus_kind(w) is not None]
+    return words[: lexicon[-1] + 1] if lexicon else words
+
+
+def analyse(question: str) -> Analysis:
+    """The question's expected answer kind and its constraints (names, numbers, content words)."""
+    expects, focus, (wh_start, wh_end) = expected_kind(question)
+    constraints: list[Constraint] = []
+    covered: list[tuple[int, int]] = [(wh_start, wh_end)]
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= a or start >= b for a, b in covered)
+
+    for span in name_spans(question):
+        if not free(span.start, span.end):
+            continue
+        words = tuple(t.lower for t in tokens(span.text) if t.lower not in _CONNECTORS)
+        if len(words) == 1 and _DEMONYM.search(words[0]) and re.match(r"\s+[a-z]", question[span.end :]):
+            continue  # "which African country": an adjective, matched as a word
+        if words and not (len(words) == 1 and words[0] in FOCUS):
+            constraints.append(Constraint(span.text, "name", words, 3.0, span.start, span.end))
+            covered.append((span.start, span.end))
+    for span in date_spans(question):
+        for key in day_keys(span.text):  # "on 6 January 2025": the day must be stated, not just a day
+            constraints.append(Constraint(span.text, "date", (key,), 3.0, span.start, span.end))
+            covered.append((span.start, span.end))
+    for text, start, end, key in ordinals(question):
+        if free(start, end):  # "the first rate cut of the year" is not answered by the second
+            constraints.append(Constraint(text, "number", (key,), 3.0, start, end))
+            covered.append((start, end))
+    for text, start, end, value in numbers(question):
+        if not free(start, end) or text.lower() in ("one", "a dozen", "half"):
+            continue
+        constraints.append(Constraint(text, "number", (number_key(value),), 3.0, start, end))
+        covered.append((start, end))
+    for token in tokens(question):
+        word = token.lower
+        if (
+            not free(token.start, token.end)
+            or token.text[0].isdigit()
+            or word in QUESTION_FILLER
+            or word in _AUXILIARIES
+            or word in _QUESTION_WORDS
+            or word == focus
+            or len(word) < 2
+        ):
+            continue
+        constraints.append(
+            Constraint(token.text, "word", (stem(word),), rarity(word), token.start, token.end)
+        )
+    own = {t.lower for t in tokens(question)} | {number_key(v) for *_, v in numbers(question)}
+    slot_end = wh_end
+    focus_at = None
+    if focus is not None:  # the slot runs to the focus noun when it follows the wh-phrase closely
+        head = next((t for t in tokens(question[wh_end:])[:5] if t.lower == focus), None)
+        slot_end = wh_end + head.end if head is not None else wh_end
+        if head is not None and _focus_kind(focus) in _MEASURED and _focus_kind(focus) is expects:
+            focus_at = (wh_end + head.start, wh_end + head.end)
+    return Analysis(
+        question, expects, focus, tuple(constraints), frozenset(own), (wh_start, slot_end), focus_at
+    )
+
+
+# ----------------------------------------------------------------------------- judging
+
+
+@dataclass(frozen=True)
+class Context:
+    """A candidate sentence where it stands: among its chunk's sentences, under its article's title
+    and date, with the sentence vectors stored at ingest (one row per sentence) when there are any."""
+
+    sentences: Sequence[str]
+    index: int
+    title: str = ""
+    published: date | None = None
+    vectors: np.ndarray | None = None
+    article: str = ""
+    """The whole article's text, when known: where its names and numbers are looked for."""
+
+    @property
+    def sentence(self) -> str:
+        """The candidate sentence."""
+        return self.sentences[self.index]
+
+    @property
+    def near(self) -> Sequence[str]:
+        """The sentence with the one before and the one after it."""
+        return self.sentences[max(0, self.index - 1) : self.index + 2]
+
+    @property
+    def near_vectors(self) -> np.ndarray | None:
+        """Vectors of `near`, when stored."""
+        return None if self.vectors is None else self.vectors[max(0, self.index - 1) : self.index + 2]
+
+    @property
+    def following(self) -> str:
+        """The sentence after the candidate, or ""."""
+        return self.sentences[self.index + 1] if self.index + 1 < len(self.sentences) else ""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """How well one sentence answers a question, and the words that answer it."""
+
+    names: float
+    """Rarity-weighted share of the question's names its article states (1.0 when it has none):
+    everyday names ("US", "UK") weigh little, as articles often leave them unsaid."""
+    numbers: float
+    """Share of the question's numbers, days and ordinals its article states (its own date counts)."""
+    typed: float | None
+    """How well the sentence's best span fits the expected kind (1.0: a span of that kind, with the
+    unit or noun asked for; 0.0: none); None when no kind is expected."""
+    short_answer: Span | None
+    focus: float = 1.0
+    """Whether the sentence or its neighbours state the measure asked for ("share", "fee", "target"),
+    in form or in meaning (1.0 when the question names none)."""
+    missing: tuple[str, ...] = ()
+    """The question's names (less than half stated) and numbers the article does not state."""
+    missing_anchor: bool = False
+    """Whether a year, date or ordinal of the question is among them: it pins another story in time."""
+
+
+def judge(
+    analysis: Analysis,
+    context: Context,
+    focus_vector: np.ndarray | None = None,
+    *,
+    meaning_floor: float = 0.3,
+    meaning_full: float = 0.5,
+) -> Judgement:
+    """Check a candidate sentence against a question's constraints and expected kind.
+
+    Names and numbers are looked for in the title and the chunk, then (only for what those do not
+    state) in the first `ARTICLE_CHARS` of the article. `focus_vector` is the question's contextual
+    vector for its focus noun (`Analysis.focus_at`): when the noun is missing in form it counts as
+    present in meaning by its best cosine with the stored vectors of the sentence and its
+    neighbours, linearly from `meaning_floor` (absent) to `meaning_full` (present).
+    """
+    near = facts(" ".join([context.title, *context.sentences]), context.published)
+    whole: Facts | None = None  # the whole article, read only for what the chunk does not state
+
+    def stated(constraint: Constraint, text: Facts) -> float:
+        if constraint.kind == "name":
+            return name_coverage(constraint, text)
+        return (
+            1.0 if constraint.keys[0] in (text.days if constraint.kind == "date" else text.numbers) else 0.0
+        )
+
+    def coverage(constraint: Constraint) -> float:
+        nonlocal whole
+        found = stated(constraint, near)
+        if found < 1.0 and context.article:
+            whole = whole or facts(f"{context.title} {context.article[:ARTICLE_CHARS]}", context.published)
+            found = max(found, stated(constraint, whole))
+        return found
+
+    missing: list[str] = []
+    names = []
+    for constraint in analysis.names:
+        found = coverage(constraint)
+        names.append((found, max(rarity(key) for key in constraint.keys)))
+        if found < 0.5:
+            missing.append(constraint.text)
+    numbers_found = []
+    missing_anchor = False
+    for constraint in analysis.numbers:
+        numbers_found.append(coverage(constraint))
+        if not numbers_found[-1]:
+            missing.append(constraint.text)
+            missing_anchor = missing_anchor or constraint.anchors_time
+
+    focus = 1.0
+    stated_in_form = analysis.focus is None or stem(analysis.focus) in word_keys(" ".join(context.near))
+    if analysis.focus_at is not None and not stated_in_form:
+        vectors = context.near_vectors
+        best = (
+            float(np.max(vectors @ focus_vector))
+            if focus_vector is not None and vectors is not None and len(vectors)
+            else 0.0
+        )
+        focus = min(1.0, max(0.0, (best - meaning_floor) / (meaning_full - meaning_floor)))
+
+    typed, short = _answer_span(analysis, context.sentence, near.vocabulary)
+    if analysis.expects is Kind.REASON:  # a why-question is answered by a sentence that gives a cause
+        typed = 1.0 if _CAUSE.search(context.sentence) else 0.0
+    return Judgement(
+        names=sum(s * w for s, w in names) / sum(w for _, w in names) if names else 1.0,
+        numbers=sum(numbers_found) / len(numbers_found) if numbers_found else 1.0,
+        typed=typed,
+        short_answer=short,
+        focus=focus,
+        missing=tuple(missing),
+        missing_anchor=missing_anchor,
+    )
+
+
+_CAUSE = re.compile(
+    r"\b(because|due to|owing to|thanks to|as a result|result of|caused by|blamed|citing|cited|"
+    r"in order to|so that|so as to|aimed at|in an effort to|in a bid to|to avoid|to prevent|"
+    r"reason|reasons|led to|driven by|amid (?:fears|concerns)|fears? (?:of|that)|"
+    r"concerns? (?:about|over|that)|saying (?:that|it)|noting that|noting|explaining|arguing|warning that)\b",
+    re.IGNORECASE,
+)
+"""Words that introduce a cause or a purpose, which a why-question needs."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a text (an article, with its title) states, in the forms constraints are matched in."""
+
+    text: str
+    words: frozenset[str]
+    """Lowercase words, without dots or possessives ("U.S." -> "us", "Xiaomi's" -> "xiaomi")."""
+    numbers: frozenset[str]
+    """Number keys of its numbers and ordinals, and the year of its date."""
+    days: frozenset[str]
+    """Day keys of its dates, and of its own date."""
+    vocabulary: Vocabulary
+
+    @cached_property
+    def sorted_words(self) -> tuple[str, ...]:
+        """`words` in order, for finding the words that start with a given one."""
+        return tuple(sorted(self.words))
+
+    @cached_property
+    def initials(self) -> frozenset[str]:
+        """Initials of its capitalised runs ("uaw" for "United Auto Workers"), read when asked for."""
+        return frozenset(
+            "".join(word[0] for word in run.split() if word[0].isupper()).lower()
+            for run in _CAPITALISED_RUN.findall(self.text)
+        )
+
+
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][\w&'’-]*(?:\s+(?:of |and |& )?[A-Z][\w&'’-]*)+")
+ARTICLE_CHARS = 8_000
+"""How much of an article the reader looks through for a question's names and numbers."""
+
+
+_WORDS_OF = re.compile(r"[^\W_][\w.&'’-]*[^\W_]|[^\W_]")
+
+
+@lru_cache(maxsize=256)
+def facts(text: str, published: date | None = None) -> Facts:
+    """The facts of a text, read once per article however many of its sentences are candidates."""
+    numbers_ = {number_key(v) for *_, v in numbers(text)} | {key for *_, key in ordinals(text)}
+    days = {key for span in date_spans(text) for key in day_keys(span.text)}
+    if published is not None:
+        numbers_.add(number_key(published.year))
+        days |= {f"{published.month}-{published.day}", f"{published.year}-{published.month}"}
+    words = {_POSSESSIVE.sub("", word).replace(".", "") for word in _WORDS_OF.findall(text.lower())}
+    return Facts(text, frozenset(words), frozenset(numbers_), frozenset(days), Vocabulary.of(text))
+
+
+def name_coverage(constraint: Constraint, text: Facts) -> float:
+    """How much of a name a text states.
+
+    1.0 for all its words, in any inflection ("Asia" in "Asian", "Muslim" in "Muslims"), or its
+    initials ("UAW" for "United Auto Workers", and the other way round); 0.75 when its last word
+    stands capitalised in the text (people are named by surname: "Trump" for "Donald Trump"); else
+    the rarity-weighted share of its words present.
+    """
+    keys = constraint.keys
+    present = [_stated(key, text) for key in keys]
+    if all(present):
+        return 1.0
+    if len(keys) > 1 and "".join(key[0] for key in keys) in text.words:
+        return 1.0
+    if (
+        len(keys) == 1
+        and constraint.text.isupper()
+        and 1 < len(constraint.text) <= 5
+        and keys[0] in text.initials
+    ):
+        return 1.0
+    weights = [rarity(key) for key in keys]
+    share = sum(w for w, found in zip(weights, present, strict=True) if found) / sum(weights)
+    return max(share, 0.75) if len(keys) > 1 and keys[-1] in text.vocabulary.proper else share
+
+
+def _stated(key: str, text: Facts) -> bool:
+    """Whether a name's word stands in a text, as it is or inflected ("asia" -> "asian", "asians")."""
+    if key in text.words:
+        return True
+    if len(key) < 4:
+        return False
+    index = bisect.bisect_left(text.sorted_words, key)
+    for word in text.sorted_words[index : index + 8]:  # the words that start with it come first
+        if word.startswith(key) and len(word) - len(key) <= 3:
+            return True
+    return False
+
+
+_FIT: dict[Kind, dict[Kind, float]] = {
+    Kind.NUMBER: {Kind.NUMBER: 1.0, Kind.MONEY: 0.5, Kind.PERCENT: 0.5},
+    Kind.MONEY: {Kind.MONEY: 1.0, Kind.NUMBER: 0.5},
+    Kind.PERCENT: {Kind.PERCENT: 1.0, Kind.NUMBER: 0.3},
+    Kind.DATE: {Kind.DATE: 1.0},
+    # names are typed by heuristics (no gazetteer, no tagger): a near kind still fits in part
+    Kind.PERSON: {Kind.PERSON: 1.0, Kind.NAME: 0.8, Kind.ORGANISATION: 0.5, Kind.PLACE: 0.3},
+    Kind.ORGANISATION: {Kind.ORGANISATION: 1.0, Kind.NAME: 0.8, Kind.PLACE: 0.5, Kind.PERSON: 0.4},
+    Kind.PLACE: {Kind.PLACE: 1.0, Kind.NAME: 0.8, Kind.ORGANISATION: 0.5, Kind.PERSON: 0.4},
+    Kind.NAME: {Kind.NAME: 1.0, Kind.PERSON: 0.8, Kind.ORGANISATION: 0.8, Kind.PLACE: 0.8},
+}
+"""How well a span of one kind (inner keys) answers a question expecting another (outer keys)."""
+_MEASURES: dict[str, str] = {
+    measure: units
+    for measures, units in (
+        ("temperature", "degree degrees °c °f celsius fahrenheit kelvin"),
+        (
+            "distance length height depth width",
+            "km kilometre kilometres kilometer kilometers mile miles m metre "
+            "metres meter meters cm mm feet foot ft inch inches light-years light-year yards",
+        ),
+        ("speed", "km/h mph knots kph"),
+        ("age", "years year-old years-old"),
+        ("weight", "kg kilograms tonnes tons pounds lb lbs grams"),
+        ("duration time", "seconds minutes hours days weeks months years decades"),
+    )
+    for measure in measures.split()
+}
+
+
+_MEASURE_UNITS = frozenset(unit for units in _MEASURES.values() for unit in units.split()) - {"years", "days"}
+
+
+def _answer_span(
+    analysis: Analysis, sentence: str, vocabulary: Vocabulary | None = None
+) -> tuple[float | None, Span | None]:
+    """How well the sentence's best span fits the expected kind (0 when none does; None when no kind
+    is expected), and that span: one the question does not already contain, of the best-fitting kind,
+    nearest the words it shares with the question.
+
+    A question of no particular kind ("which virus", "what happened") still gets the nearest name
+    as its short answer when the sentence has one, but does not need it.
+    """
+    if analysis.expects is Kind.REASON:
+        return None, None
+    expected = _FIT.get(analysis.expects)
+    fits = expected if expected is not None else _FIT[Kind.NAME]
+    found = [
+        (fit, span)
+        for span in spans(sentence, vocabulary)
+        if (fit := fits.get(span.kind, 0.0) * _unit_fit(analysis, span) * _measure_fit(analysis, span)) > 0
+        and not _said_by_question(span, analysis)
+    ]
+    window = aligned_span(analysis, sentence)
+    if not found:
+        if expected is None or analysis.expects is Kind.NAME:
+            return (0.0 if expected is not None else None), window
+        return 0.0, None
+    anchors = anchor_positions(analysis, sentence)
+
+    def rank(item: tuple[float, Span]) -> float:
+        fit, span = item
+        inside = window is not None and window.start <= span.start and span.end <= window.end
+        return fit * 100 + (50 if inside else 0) - _distance(span, anchors, sentence) / 10
+
+    fit, span = max(found, key=rank)
+    if (
+        window is not None
+        and expected is None
+        and not (window.start <= span.start and span.end <= window.end)
+    ):
+        span = window  # a question of no particular kind: the words where its wh-phrase stands
+    return (fit if expected is not None else None), span
+
+
+_EDGE_WORDS = (
+    STOPWORDS | _AUXILIARIES | frozenset({"also", "now", "then", "just", "called", "named", "known"})
+)
+_CLAUSE_BREAK = re.compile(r"[,;:()“”\"]")
+
+
+def aligned_span(analysis: Analysis, sentence: str) -> Span | None:
+    """The words of a sentence that stand where the question's wh-phrase stands, if it can tell.
+
+    Readers and quizzes often ask in the article's own words: "Which pharmacy chain filed for
+    bankruptcy?" is answered by "Rite Aid filed for bankruptcy"; "calls linked to what type of
+    incidents?" by "calls linked to mental health incidents". The question's content words just
+    before its wh-phrase and just after its focus noun are found in the sentence (by stem), and the
+    words between them (or before the right one, back to the clause's start, or after the left
+    one, up to the clause's end) are the answer: at most six words, edges trimmed of function
+    words, not all the question's own.
+    """
+    start, end = analysis.slot
+    question = tokens(analysis.question)
+    left = [t for t in question if t.end <= start and _content(t)][-3:]
+    right = [t for t in question if t.start >= end and _content(t)][:3]
+    words = tokens(sentence)
+    stems = [stem(w.lower) for w in words]
+    left_at = next(
+        (i for t in reversed(left) for i in range(len(words) - 1, -1, -1) if stems[i] == stem(t.lower)), None
+    )
+    right_at = next(
+        (
+            i
+            for t in right
+            for i in range(len(words))
+            if stems[i] == stem(t.lower) and (left_at is None or i > left_at + 1)
+        ),
+        None,
+    )
+    if left_at is None and right_at is None:
+        return None
+    if left_at is not None and right_at is not None:
+        chosen = words[left_at + 1 : right_at]
+    elif right_at is not None:
+        chosen = words[:right_at]
+        breaks = [
+            i
+            for i, w in enumerate(chosen[:-1])
+            if _CLAUSE_BREAK.search(sentence[w.end : chosen[i + 1].start])
+        ]
+        chosen = chosen[breaks[-1] + 1 :] if breaks else chosen
+    else:
+        assert left_at is not None
+        chosen = []
+        for i in range(left_at + 1, len(words)):
+            if chosen and _CLAUSE_BREAK.search(sentence[words[i - 1].end : words[i].start]):
+                break
+            chosen.append(words[i])
+    while chosen and chosen[0].lower in _EDGE_WORDS:
+        chosen = chosen[1:]
+    while chosen and chosen[-1].lower in _EDGE_WORDS:
+        chosen = chosen[:-1]
+    if not 1 <= len(chosen) <= 6:
+        return None
+    span = Span(sentence[chosen[0].start : chosen[-1].end], chosen[0].start, chosen[-1].end, Kind.OTHER)
+    return None if _said_by_question(span, analysis) else span
+
+
+def _content(token: Token) -> bool:
+    return token.lower not in STOPWORDS and token.lower not in _AUXILIARIES and not token.text[0].isdigit()
+
+
+def anchor_positions(analysis: Analysis, sentence: str) -> list[int]:
+    """Where the sentence states the question's names and words (character offsets)."""
+    words = {c.keys[0] for c in analysis.words}
+    names = {key for c in analysis.names for key in c.keys}
+    return [t.start for t in tokens(sentence) if stem(t.lower) in words or t.lower in names]
+
+
+def _distance(span: Span, anchors: Sequence[int], sentence: str) -> int:
+    """Words between a span and the nearest anchor (the sentence's length when there is none)."""
+    if not anchors:
+        return len(sentence.split())
+    nearest = min(anchors, key=lambda anchor: abs(anchor - span.start))
+    low, high = sorted((nearest, span.start))
+    return len(sentence[low:high].split())
+
+
+def _unit_fit(analysis: Analysis, span: Span) -> float:
+    """For a number question, how well a number's unit fits what is counted or measured.
+
+    "What temperature" is not answered by "412 light-years": for a measure (temperature, speed,
+    age...), a unit of that measure fits and any other fits poorly. For a count ("how many cars"),
+    the counted noun fits fully, a bare number nearly, another noun ("300,000 vehicles") well, since
+    articles name what they count in their own words. A name that contains the focus noun ("Howard
+    University" for "which university") fits fully whatever its kind.
+    """
+    focus = analysis.focus
+    if focus is None:
+        return 1.0
+    words = [t.lower for t in tokens(span.text)]
+    if span.kind in NAME_KINDS:
+        return 1.0 if stem(focus) in {stem(w) for w in words} else 0.9
+    if span.kind is not Kind.NUMBER or analysis.expects is not Kind.NUMBER:
+        return 1.0
+    unit = _NUMERAL.sub("", span.text).strip(" -").lower()
+    if not unit:
+        return 0.8
+    if stem(unit.split()[-1]) == stem(focus) or unit in _MEASURES.get(focus, "").split():
+        return 1.0
+    if focus in _MEASURES or unit in _MEASURE_UNITS:  # "148 km/h" counts nothing
+        return 0.3
+    return 0.8
+
+
+def _measure_fit(analysis: Analysis, span: Span) -> float:
+    """A count stands in for money or a share only bare: "€318 million" may answer "how many euros",
+    but "130,000 vehicles" does not answer "how much does it cost"."""
+    if span.kind is Kind.NUMBER and analysis.expects in (Kind.MONEY, Kind.PERCENT):
+        unit = _NUMERAL.sub("", span.text).strip(" -")
+        return 1.0 if not unit else 0.2
+    return 1.0
+
+
+def _said_by_question(span: Span, analysis: Analysis) -> bool:
+    """Whether a span only repeats the question ("2025" when the question asks about 2025)."""
+    words = [t.lower.replace(".", "") for t in tokens(span.text)]
+    keys = {number_key(v) for *_, v in numbers(span.text)}
+    if keys and keys <= analysis.own_words:
+        return True
+    content = [w for w in words if w not in STOPWORDS and not w[0].isdigit()]
+    return bool(content) and all(w in analysis.own_words for w in content) and not keys
+
+
+def warm_up() -> None:
+    """Load the word lists the reader uses (word frequencies, the stemmer), so no question waits for them."""
+    rarity("news")
+    stem("news")
