@@ -182,6 +182,10 @@ def _one_writer(
     return locked
 
 
+_OPTIMIZE_AFTER = 100
+"""Articles re-indexed at once after which the keyword index is optimized (its segments merged)."""
+
+
 def _batched(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -595,6 +599,8 @@ class KnowledgeBase:
             self.lexical.add(chunks)
         if stale:
             logger.info("lexical index: re-indexed %d articles", len(stale))
+        if len(stale) >= _OPTIMIZE_AFTER:
+            self.lexical.optimize()
         return len(stale)
 
     def _sync_lexical_if_due(self) -> None:

@@ -136,6 +136,11 @@ class LexicalIndex:
         )
         self._db.execute(f"DELETE FROM chunk_rows WHERE {condition}", params)
 
+    def optimize(self) -> None:
+        """Merge the index's segments into one (FTS5 'optimize'): worth it after writing many rows."""
+        with self._lock, self._db:
+            self._db.execute("INSERT INTO chunks(chunks) VALUES('optimize')")
+
     def clear(self) -> None:
         """Empty the index."""
         with self._lock, self._db:

@@ -93,7 +93,7 @@ class ExtractiveAnswerer:
     """The same for a question of fewer than `full_credit_terms` content words ("Which is the best?",
     "Who set it?"): one shared word is weak evidence, so the meaning must match closely ("Xiaomi?")."""
     max_sentences: int = 3
-    read_top: int = 8
+    read_top: int = 6
     lead_share: float = 0.5
     freshness: Freshness = field(default_factory=Freshness)
     fit_floor: float = 0.5
@@ -127,9 +127,6 @@ class ExtractiveAnswerer:
         """The best sentences with citations and a short answer, or NOT_FOUND with leads."""
         candidates = self.rank(question, documents)
         readings = self.read(question, candidates, as_of or date.today())
-        # a question of one content word ("Who set it?") needs more evidence than one that says more
-        floor = self.min_evidence if len(terms(question)) >= self.full_credit_terms else self.vague_evidence
-        readings = [r for r in readings if r.candidate.evidence >= floor]
         most = max(readings, key=lambda reading: reading.answerability, default=None)
         if most is None or most.answerability < self.min_answerability:
             return Answer(NOT_FOUND, found=False, leads=leads(documents), answerer=self.name, as_of=as_of)
@@ -171,19 +168,27 @@ class ExtractiveAnswerer:
         return next(close[i] for i, k in keys.items() if k == winner)
 
     def read(self, question: str, candidates: Sequence[Candidate], as_of: date) -> list[Reading]:
-        """The best `read_top` candidates (by rank score), judged by the reader, in rank order."""
+        """The best `read_top` candidates (by rank score) that could answer, judged by the reader, in rank
+        order: a candidate with too little evidence, or too old to reach the threshold, is skipped."""
         if not candidates:
             return []
         analysis = analyse(question)
         encoding = self.embeddings.query_encoding(question)
         focus_vector = encoding.span_vector(*analysis.focus_at) if analysis.focus_at is not None else None
+        # a question of one content word ("Who set it?") needs more evidence than one that says more
+        floor = self.min_evidence if len(terms(question)) >= self.full_credit_terms else self.vague_evidence
         readings = []
         for candidate in candidates[: self.read_top]:
             meta = candidate.document.metadata
-            judgement = judge(analysis, context(candidate), focus_vector)
             freshness = self.freshness.factor(
                 question, as_of, meta.get("published_at"), meta.get("news_date")
             )
+            if (
+                candidate.evidence < floor
+                or candidate.evidence * freshness < self.lead_share * self.min_answerability
+            ):
+                continue  # it cannot answer, nor vote for the answer: not worth reading
+            judgement = judge(analysis, context(candidate), focus_vector)
             readings.append(
                 Reading(candidate, judgement, freshness, self.answerability(candidate, judgement, freshness))
             )

@@ -94,18 +94,15 @@ _WORD = re.compile(r"[^\W\d_][\w'’&.-]*[^\W_]|[^\W\d_]|\d[\d,.:/]*\d%?|\d%?", 
 _POSSESSIVE = re.compile(r"['’]s?$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Token:
     """A word of a text and where it stands."""
 
     text: str
     start: int
     end: int
-
-    @property
-    def lower(self) -> str:
-        """Lowercase, without a possessive ending ("Xiaomi's" -> "xiaomi")."""
-        return _POSSESSIVE.sub("", self.text.lower()).rstrip(".")
+    lower: str
+    """Lowercase, without a possessive ending ("Xiaomi's" -> "xiaomi")."""
 
     @property
     def capitalised(self) -> bool:
@@ -115,7 +112,11 @@ class Token:
 
 def tokens(text: str) -> list[Token]:
     """The words and numbers of a text, with their character offsets."""
-    return [Token(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
+    return [
+        Token(word, m.start(), m.end(), _POSSESSIVE.sub("", word.lower()).rstrip("."))
+        for m in _WORD.finditer(text)
+        for word in (m.group(0),)
+    ]
 
 
 def word_keys(text: str) -> set[str]:
@@ -217,7 +218,7 @@ def numbers(text: str) -> list[tuple[str, int, int, float]]:
 # ----------------------------------------------------------------------------- spans
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Span:
     """A typed piece of a sentence that can answer a question: "300,000 vehicles", "Daniel Okafor"."""
 
@@ -416,7 +417,8 @@ def name_spans(sentence: str, vocabulary: Vocabulary | None = None) -> list[Span
             end += 1  # "Line 4", "Apollo 11"
         run = words[index : end + 1]
         if (compound := re.search(r"-[a-z]", run[-1].text)) is not None:  # "Hong Kong-listed"
-            run[-1] = Token(run[-1].text[: compound.start()], run[-1].start, run[-1].start + compound.start())
+            head = run[-1].text[: compound.start()]
+            run[-1] = Token(head, run[-1].start, run[-1].start + len(head), head.lower())
         titled = run[0].lower in _TITLES and len(run) > 1
         if titled:
             run = run[1:]
@@ -947,8 +949,7 @@ def judge(
             missing_anchor = missing_anchor or constraint.anchors_time
 
     focus = 1.0
-    stated_in_form = analysis.focus is None or stem(analysis.focus) in word_keys(" ".join(context.near))
-    if analysis.focus_at is not None and not stated_in_form:
+    if analysis.focus_at is not None and stem(analysis.focus or "") not in word_keys(" ".join(context.near)):
         vectors = context.near_vectors
         best = (
             float(np.max(vectors @ focus_vector))
@@ -1013,6 +1014,7 @@ ARTICLE_CHARS = 8_000
 """How much of an article the reader looks through for a question's names and numbers."""
 
 
+_POSSESSIVES = re.compile(r"['’]s?\b")
 _WORDS_OF = re.compile(r"[^\W_][\w.&'’-]*[^\W_]|[^\W_]")
 
 
@@ -1024,7 +1026,8 @@ def facts(text: str, published: date | None = None) -> Facts:
     if published is not None:
         numbers_.add(number_key(published.year))
         days |= {f"{published.month}-{published.day}", f"{published.year}-{published.month}"}
-    words = {_POSSESSIVE.sub("", word).replace(".", "") for word in _WORDS_OF.findall(text.lower())}
+    lowered = _POSSESSIVES.sub("", text.lower()).replace(".", "")  # "U.S." -> "us", "Xiaomi's" -> "xiaomi"
+    words = set(_WORDS_OF.findall(lowered))
     return Facts(text, frozenset(words), frozenset(numbers_), frozenset(days), Vocabulary.of(text))
 
 

@@ -123,10 +123,10 @@ class Freshness:
 
     full_days: int = 60
     scale_days: float = 365.0
-    floor: float = 0.5
-    current_full_days: int = 14
-    current_scale_days: float = 30.0
-    current_floor: float = 0.3
+    floor: float = 0.3
+    current_full_days: int = 7
+    current_scale_days: float = 14.0
+    current_floor: float = 0.2
 
     def factor(self, question: str, as_of: date, published: date | None, newest: date | None) -> float:
         """The factor for an article published on `published`, when the newest news is `newest`."""
