@@ -53,8 +53,27 @@ def test_ask_json_cites_the_article(newsdesk: Newsdesk) -> None:
     answer = json.loads(result.output)
     assert answer["found"] is True
     assert "300,000" in answer["answer"]
+    assert answer["short_answer"].startswith("300,000 vehicle")
     assert answer["citations"][0]["url"] == DELIVERY_URL
     assert answer["citations"][0]["published_at"] == "2025-01-02"
+
+
+def test_ask_prints_the_short_answer_before_its_quote(newsdesk: Newsdesk) -> None:
+    result = newsdesk("ask", "--as-of", AS_OF, DELIVERY_QUESTION)
+
+    assert result.exit_code == 0, result.output
+    short, *rest = result.output.splitlines()
+    quote = " ".join(rest)  # the terminal wraps long lines
+    assert short.startswith("300,000 vehicle")
+    assert short in quote and "[1]" in quote
+
+
+def test_ask_json_of_a_question_not_answered_has_no_short_answer(newsdesk: Newsdesk) -> None:
+    result = newsdesk("ask", "--json", "--as-of", AS_OF, "Who will referee the Eastvale cup final in May?")
+
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert (answer["found"], answer["answer"], answer["short_answer"]) == (False, NOT_FOUND, None)
 
 
 def test_chat_uses_the_previous_turn_for_a_follow_up(newsdesk: Newsdesk) -> None:

@@ -23,6 +23,7 @@ from bot.evaluation import (
     compute_metrics,
     corpus_key,
     evaluate,
+    hidden_articles,
     load_questions,
     normalize_answer,
     percentile,
@@ -330,3 +331,48 @@ def test_eval_rejects_malformed_questions_with_the_line(
 def test_eval_needs_an_existing_questions_file(run_cli: Callable[..., Result], tmp_path: Path) -> None:
     result = run_cli("eval", str(tmp_path / "missing.jsonl"))
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+# ----------------------------------------------------------------------------- counterfactual runs
+
+
+def test_hidden_articles_are_the_evidence_and_every_article_holding_the_answer(
+    sample_kb: store.KnowledgeBase,
+) -> None:
+    xiaomi = _question("xiaomi", answer="Xiaomi", evidence=(DELIVERY_ARTICLE,))
+    null = _question("festival", kind="null")
+    holding = {a.id for a in sample_kb.all_articles() if "Xiaomi" in a.title + a.body}
+    assert len(holding) >= 2 and DELIVERY_ARTICLE in holding  # more than the evidence names the answer
+
+    hidden = hidden_articles(sample_kb, [xiaomi, null])
+
+    assert hidden == {"xiaomi": frozenset(holding)}  # and nothing for a null question
+
+
+def test_eval_hide_evidence_reports_counterfactual_abstention(run_eval: RunEval, tmp_path: Path) -> None:
+    out = tmp_path / "hidden.jsonl"
+    result = run_eval(str(QUESTIONS), "--hide-evidence", "--json", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["counterfactual"], report["factoid"], report["null"]) == (8, 0, 1)
+    assert report["counterfactual_abstention"] >= 0.75
+    assert report["answer_accuracy"] is None and report["short_answer_accuracy"] is None
+
+    rows = {row["id"]: row for row in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    delivery = rows["sample-delivery-target"]
+    assert delivery["hidden"] == 1 and DELIVERY_ARTICLE not in delivery["read"] + delivery["cited"]
+    assert delivery["retrieved"] == []  # nothing is ranked in a counterfactual run
+    assert rows["sample-null-festival"]["hidden"] is None
+
+
+def test_eval_reports_short_answer_accuracy(run_eval: RunEval, tmp_path: Path) -> None:
+    out = tmp_path / "short.jsonl"
+    result = run_eval(str(QUESTIONS), "--json", "--out", str(out))
+    report = json.loads(result.output)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    right = [
+        r
+        for r in rows
+        if r["short_answer"] and r["found"] and answer_matches(r["gold_answer"], r["short_answer"])
+    ]
+    assert report["short_answer_accuracy"] == len(right) / report["factoid"] > 0

@@ -280,6 +280,20 @@ def test_citations_are_renumbered_by_first_use(llm_server: OpenAIEmulator, newsd
     assert first.title.startswith(RECORD_TITLE) and second.title.startswith(DELIVERY_TITLE)
 
 
+def test_grounded_reply_whose_sources_do_not_answer_the_question_is_declined(
+    llm_server: OpenAIEmulator, newsdesk: Newsdesk
+) -> None:
+    """Every word of the reply is in its source, but the source is about 2025 and the question asks
+    about 2026: the reader's check on the cited sentences fails, and the reply is "not found"."""
+    llm_server.respond_with(citing("Xiaomi is targeting 300,000 vehicle deliveries [{delivery}]."))
+
+    answer = newsdesk.ask("How many vehicles is Xiaomi targeting for delivery in 2026?")
+
+    assert not answer.found and answer.text == NOT_FOUND
+    assert answer.answerer == "llm" and answer.leads
+    assert answer.checks == {name: name != "cited_sentences_answer_the_question" for name in ALL_CHECKS}
+
+
 @pytest.mark.parametrize(
     "reply",
     [

@@ -85,9 +85,6 @@ def test_source_line_leaves_out_what_is_missing(citation: Citation, expected: st
     assert (text, entities) == (expected, [])
 
 
-# --------------------------------------------------------------------------- short answers
-
-
 def test_answer_with_sources_is_one_message() -> None:
     answer = Answer(f"{HTML_TEXT}. [1]\n\nSecond paragraph. [2]", True, [cite(1), cite(2, "Deliveries")])
 
@@ -100,6 +97,16 @@ def test_answer_with_sources_is_one_message() -> None:
         "[2] Deliveries — The Circuit Ledger, 11 Mar 2025"
     )
     assert [e["type"] for e in entities] == ["bold", "text_link", "text_link"]
+
+
+def test_short_answer_comes_first_in_bold_then_its_quote() -> None:
+    answer = Answer("They sold 270,000 <R2> units. [1]", True, [cite(1)], short_answer="270,000 <R2> units")
+
+    (message,) = render_answer(answer)
+    text, entities = parse_html(message)
+
+    assert text.startswith("270,000 <R2> units\nThey sold 270,000 <R2> units. [1]\n\nSources\n")
+    assert entities[0] == {"type": "bold", "offset": 0, "length": len("270,000 <R2> units")}
 
 
 def test_not_found_lists_the_closest_articles() -> None:

@@ -222,8 +222,11 @@ def test_question_gets_cited_answer(emu: BotAPIEmulator, make_app: MakeApp) -> N
     (reply,) = serve(make_app(), script)
 
     answer, _, sources = reply["text"].partition("\n\nSources\n")
-    assert "300,000" in answer
-    assert "[1]" in answer
+    short, _, quote = answer.partition("\n")
+    assert short.startswith("300,000 vehicle")  # the short answer first, in bold, then its quote
+    assert {"type": "bold", "offset": 0, "length": len(short)} in reply["entities"]
+    assert "300,000" in quote
+    assert "[1]" in quote
     assert sources.startswith("[1] Lei Jun sets ambitious 2025 car delivery goal")
     assert "Pacific Auto Wire, 2 Jan 2025" in sources
     assert DELIVERY_URL in link_urls(reply)

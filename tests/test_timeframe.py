@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.answering.timeframe import TimeWindow, is_time_bound, time_window, wants_recent
+from bot.answering.timeframe import Freshness, TimeWindow, is_time_bound, time_window, wants_recent
 
 WED = date(2025, 3, 12)  # a Wednesday in the middle of a month
 
@@ -129,3 +129,43 @@ def test_windows_never_end_after_as_of(question: str, as_of: date) -> None:
     if window.start <= as_of:  # a named period after as_of ("in 2025" asked in 2024) is left empty
         assert window.start <= window.end
         assert window.start in window and window.end in window
+
+
+# ----------------------------------------------------------------------------- freshness
+
+NEWEST = date(2025, 3, 10)
+FRESHNESS = Freshness(full_days=60, scale_days=365, floor=0.3, current_full_days=7, current_scale_days=14)
+
+
+def test_an_article_within_full_days_of_the_newest_news_is_fully_fresh() -> None:
+    factor = FRESHNESS.factor("Who won the derby?", WED, NEWEST - timedelta(days=60), NEWEST)
+    assert factor == 1.0
+
+
+def test_older_articles_decay_down_to_the_floor() -> None:
+    ages = [90, 200, 400, 3000]
+    factors = [FRESHNESS.factor("Who won the derby?", WED, NEWEST - timedelta(days=a), NEWEST) for a in ages]
+    assert factors == sorted(factors, reverse=True) and factors[0] < 1.0
+    assert factors[-1] == FRESHNESS.floor
+
+
+@pytest.mark.parametrize(
+    "question", ["Who is the new coach?", "Which team is leading the league?", "What happened this week?"]
+)
+def test_a_question_about_the_present_wants_fresher_news(question: str) -> None:
+    published = NEWEST - timedelta(days=30)
+    assert FRESHNESS.factor(question, NEWEST, published, NEWEST) < FRESHNESS.factor(
+        "Who won the derby?", NEWEST, published, NEWEST
+    )
+
+
+def test_a_named_time_makes_its_own_articles_fresh_and_others_decay_with_distance() -> None:
+    question = "What did the bank decide in March 2024?"
+    inside = FRESHNESS.factor(question, WED, date(2024, 3, 14), NEWEST)
+    near = FRESHNESS.factor(question, WED, date(2024, 4, 10), NEWEST)
+    far = FRESHNESS.factor(question, WED, date(2025, 3, 1), NEWEST)
+    assert inside == 1.0 > near > far >= FRESHNESS.current_floor
+
+
+def test_an_undated_article_is_not_judged_by_age() -> None:
+    assert FRESHNESS.factor("Who won the derby?", WED, None, NEWEST) == 1.0

@@ -147,7 +147,8 @@ class ExtractiveAnswerer:
         """The reading the answer leads with: the one whose short answer the close readings agree on most.
 
         Every reading at least `lead_share` as answerable as the most answerable one votes for its
-        short answer with its answerability; answers that contain one another are the same answer
+        short answer with its answerability squared (two weak readings naming the goalkeeper do not
+        outvote a strong one naming the scorer); answers that contain one another are the same answer
         ("Bird flu", "bird flu outbreak"). The best-ranked reading of the winning answer leads; with
         no short answers, the most answerable reading does.
         """
@@ -160,7 +161,7 @@ class ExtractiveAnswerer:
                 continue
             key = " ".join(short.text.lower().split())
             same = next((k for k in votes if key in k or k in key), key)
-            votes[same] = votes.get(same, 0.0) + reading.answerability
+            votes[same] = votes.get(same, 0.0) + reading.answerability**2
             keys[index] = same
         if not votes:
             return most

@@ -257,6 +257,8 @@ _UNITS = (
     r"basis points|percentage points|light-years|km/h|mph|km|kg|cm|mm|m|g|mg|lb|lbs|ft|°C|°F|MW|GW|kW|kWh|"
     r"GWh|ha|x"
 )
+_VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+){2,}(?![\w.]|\.\d)")
+"""A version number ("3.4.2"): a number of its own kind, with no value."""
 _UNIT_STOP = STOPWORDS | {"and", "or", "to", "of", "in", "on", "at", "by", "for", "per"}
 
 
@@ -268,7 +270,7 @@ def number_spans(sentence: str) -> list[Span]:
     def free(start: int, end: int) -> bool:
         return all(end <= a or start >= b for a, b in taken)
 
-    for pattern, kind in ((_MONEY, Kind.MONEY), (_PERCENT, Kind.PERCENT)):
+    for pattern, kind in ((_MONEY, Kind.MONEY), (_PERCENT, Kind.PERCENT), (_VERSION, Kind.NUMBER)):
         for match in pattern.finditer(sentence):
             if free(match.start(), match.end()):
                 spans.append(Span(match.group(0), match.start(), match.end(), kind))
@@ -281,6 +283,14 @@ def number_spans(sentence: str) -> list[Span]:
         unit = re.match(rf"\s?({_UNITS})(?![\w/])|[\s-]([a-z][a-z-]{{2,}})\b", sentence[end:])
         if unit and (unit.group(1) or unit.group(2) not in _UNIT_STOP):
             end += unit.end()
+            plural = re.match(r"\s([a-z][a-z-]{2,}s)\b", sentence[end:])
+            if (
+                unit.group(2)
+                and not unit.group(2).endswith("s")
+                and plural
+                and plural.group(1) not in _UNIT_STOP
+            ):
+                end += plural.end()  # "300,000 vehicle deliveries": a noun before the counted noun
         spans.append(Span(sentence[start:end], start, end, Kind.NUMBER))
         taken.append((start, end))
     return spans
@@ -413,6 +423,7 @@ def name_spans(sentence: str, vocabulary: Vocabulary | None = None) -> list[Span
             end + 1 < len(words)
             and re.fullmatch(r"\d{1,3}", words[end + 1].text)
             and words[end + 1].start == words[end].end + 1
+            and not re.match(r"[-–]\d", sentence[words[end + 1].end :])  # not the "3" of "3-1"
         ):
             end += 1  # "Line 4", "Apollo 11"
         run = words[index : end + 1]
@@ -565,7 +576,7 @@ _FOCUS_KINDS: dict[Kind, str] = {
         tariff tariffs tax taxes spending amount sum bid""",
     Kind.PERCENT: "percentage percent proportion share rate rates",
     Kind.NUMBER: """number total count target population toll speed height distance temperature
-        age capacity attendance crowd size length weight depth score tally margin""",
+        age capacity attendance crowd size length weight depth score tally margin gust gusts version""",
     Kind.DATE: "year date day month time season week decade century anniversary deadline",
     Kind.PERSON: """person man woman boy girl president ceo leader minister candidate player singer actor
         actress star artist author writer director founder coach manager chief judge official
@@ -612,6 +623,7 @@ _AUXILIARIES = frozenset(
     shall get got gets become became
     """.split()  # noqa: SIM905
 )
+_DETERMINERS = frozenset(["the", "a", "an", "its", "their", "his", "her", "this", "that", "these", "those"])
 _QUESTION_WORDS = frozenset(
     [
         "how",
@@ -730,8 +742,9 @@ def expected_kind(question: str) -> tuple[Kind, str | None, tuple[int, int]]:
     # what / which: the head of the noun phrase after it ("which investment bank", "what is Xiaomi's
     # market share", "what is the name of the candidate"), typed by the focus lexicon
     phrase = _noun_phrase(after)
-    if phrase and phrase[-1] == "name" and len(phrase) < len(after):  # "the name of the X": X decides
-        rest = _noun_phrase(after[len(phrase) :])
+    if phrase and phrase[-1] == "name":  # "the name of the X": X decides
+        at = next(i for i, token in enumerate(after) if token.lower == "name")
+        rest = _noun_phrase(after[at + 1 :])
         kind = _focus_kind(rest[-1]) if rest else None
         return (kind if kind is not None else Kind.NAME), (rest[-1] if rest else "name"), where
     if not phrase:
@@ -765,7 +778,7 @@ def _noun_phrase(after: Sequence[Token]) -> list[str]:
     """The words of the noun phrase that opens `after`, up to its head: determiners and auxiliaries
     skipped, stopped at a preposition, verb-like word or name ("is the new fee to" -> [new, fee])."""
     words: list[str] = []
-    for token in after:
+    for index, token in enumerate(after):
         word = token.lower
         modifier = token.capitalised or token.text[0].isdigit()  # "Xiaomi's", "African", "2025"
         if not words and (word in _AUXILIARIES or word in ("the", "a", "an", "of") or modifier):
@@ -774,6 +787,8 @@ def _noun_phrase(after: Sequence[Token]) -> list[str]:
             break  # "which royal residence hosted": the phrase ends at a verb
         if words and _focus_kind(words[-1]) is not None and _focus_kind(word) is None:
             break  # "wind speed recorded": the head is the last lexicon noun
+        if words and index + 1 < len(after) and after[index + 1].lower in _DETERMINERS:
+            break  # "which firmware version fixes the flaw": a word before "the" is a verb
         words.append(word)
         if len(words) == 3:
             break
@@ -1054,7 +1069,18 @@ def name_coverage(constraint: Constraint, text: Facts) -> float:
         return 1.0
     weights = [rarity(key) for key in keys]
     share = sum(w for w, found in zip(weights, present, strict=True) if found) / sum(weights)
-    return max(share, 0.75) if len(keys) > 1 and keys[-1] in text.vocabulary.proper else share
+    surname = len(keys) > 1 and keys[-1] in text.vocabulary.proper and _alone(keys[-1], text.text)
+    return max(share, 0.75) if surname else share
+
+
+def _alone(word: str, text: str) -> bool:
+    """Whether a capitalised word stands in a text as a name of its own ("Trump said", "Mr Trump"),
+    not as the end of another name ("Moor Lane" does not name "Harlow Lane")."""
+    for match in re.finditer(rf"\b{re.escape(word.capitalize())}\b", text):
+        before = re.search(r"([A-Z][\w'’.-]*) $", text[max(0, match.start() - 40) : match.start()])
+        if before is None or before.group(1).lower().rstrip(".") in _TITLES:
+            return True
+    return False
 
 
 def _stated(key: str, text: Facts) -> bool:
@@ -1091,7 +1117,7 @@ _MEASURES: dict[str, str] = {
             "km kilometre kilometres kilometer kilometers mile miles m metre "
             "metres meter meters cm mm feet foot ft inch inches light-years light-year yards",
         ),
-        ("speed", "km/h mph knots kph"),
+        ("speed gust gusts wind winds", "km/h mph knots kph"),
         ("age", "years year-old years-old"),
         ("weight", "kg kilograms tonnes tons pounds lb lbs grams"),
         ("duration time", "seconds minutes hours days weeks months years decades"),

@@ -1,0 +1,194 @@
+"""The reader: what a question asks for, the typed spans a sentence holds, and the checks between them.
+
+Pure text functions (no model, no store); the answerer's behaviour on real articles is in
+test_answerer.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.answering.reader import (
+    Constraint,
+    Context,
+    Kind,
+    aligned_span,
+    analyse,
+    facts,
+    judge,
+    name_coverage,
+    spans,
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "focus"),
+    [
+        ("How many vehicles does Xiaomi plan to deliver in 2025?", Kind.NUMBER, "vehicles"),
+        ("How much will the tram line cost?", Kind.MONEY, None),
+        ("What percentage of the funding comes from the national government?", Kind.PERCENT, None),
+        ("What is Xiaomi's market share in India?", Kind.PERCENT, "share"),
+        ("What is the new fee?", Kind.MONEY, "fee"),
+        ("How old is the star?", Kind.NUMBER, "age"),
+        ("What was the strongest gust during Storm Idris?", Kind.NUMBER, "gust"),
+        ("Which firmware version fixes the router flaw?", Kind.NUMBER, "version"),
+        ("When did the council approve Line 4?", Kind.DATE, None),
+        ("In which year did BYD first reach annual sales of 300,000 vehicles?", Kind.DATE, None),
+        ("Who scored twice for Harbourside Rovers?", Kind.PERSON, None),
+        ("Where is the telescope?", Kind.PLACE, None),
+        ("Which company makes the Linkwave routers?", Kind.ORGANISATION, "company"),
+        ("Which investment bank raised its target?", Kind.ORGANISATION, "bank"),
+        ("What is the name of the storm that hit the harbour?", Kind.NAME, "storm"),
+        ("Why did the central bank cut rates?", Kind.REASON, None),
+        ("What happened to the ferries?", Kind.OTHER, None),
+        ("Which virus was found in dairy cattle?", Kind.OTHER, "virus"),
+    ],
+)
+def test_expected_kind_and_focus(question: str, kind: Kind, focus: str | None) -> None:
+    analysis = analyse(question)
+    assert (analysis.expects, analysis.focus) == (kind, focus)
+
+
+def test_constraints_are_the_questions_names_numbers_and_days() -> None:
+    analysis = analyse("How many SU7 sedans did Xiaomi deliver in December 2024?")
+
+    assert [(c.kind, c.text) for c in analysis.names] == [("name", "SU7"), ("name", "Xiaomi")]
+    assert [(c.kind, c.text) for c in analysis.numbers] == [("date", "December 2024")]
+    assert all(c.anchors_time for c in analysis.numbers)
+    assert "sedans" not in [c.text for c in analysis.words]  # the counted noun is what is asked
+
+
+def test_an_ordinal_of_the_question_is_a_constraint() -> None:
+    analysis = analyse("On what date did the central bank of Norland make its first rate cut of the year?")
+    (first,) = [c for c in analysis.numbers if c.text == "first"]
+    assert first.anchors_time
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        (
+            "Xiaomi delivered more than 130,000 SU7 sedans in 2024 and targets 300,000 vehicles in 2025.",
+            {("130,000", Kind.NUMBER), ("300,000 vehicles", Kind.NUMBER), ("2024", Kind.DATE)},
+        ),
+        (
+            "Shares closed at a record HKD 36.25 on 3 January 2025, a gain of 6.62% on the day.",
+            {("HKD 36.25", Kind.MONEY), ("6.62%", Kind.PERCENT), ("3 January 2025", Kind.DATE)},
+        ),
+        (
+            "Striker Daniel Okafor scored twice at Quayside Park.",
+            {("Daniel Okafor", Kind.PERSON), ("Quayside Park", Kind.PLACE)},
+        ),
+        ("The line will cost €318 million, the council said.", {("€318 million", Kind.MONEY)}),
+        ("A firmware update, version 3.4.2, was released.", {("3.4.2", Kind.NUMBER)}),
+        (
+            "The company is targeting 300,000 vehicle deliveries.",
+            {("300,000 vehicle deliveries", Kind.NUMBER)},
+        ),
+        ("Gusts of up to 148 km/h toppled trees.", {("148 km/h", Kind.NUMBER)}),
+    ],
+)
+def test_typed_spans(sentence: str, expected: set[tuple[str, Kind]]) -> None:
+    found = {(span.text, span.kind) for span in spans(sentence)}
+    assert expected <= found, found
+    assert all(sentence[span.start : span.end] == span.text for span in spans(sentence))
+
+
+def test_a_score_is_not_part_of_a_name() -> None:
+    texts = [span.text for span in spans("Harbourside Rovers beat Eastvale Athletic 3-1 at Quayside Park.")]
+    assert "Eastvale Athletic" in texts and "Eastvale Athletic 3" not in texts
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "answer"),
+    [
+        (
+            "Which pharmacy chain filed for bankruptcy?",
+            "Rite Aid filed for bankruptcy in October.",
+            "Rite Aid",
+        ),
+        (
+            "Officers answered calls linked to what type of incidents?",
+            "Officers answered calls linked to mental health incidents last year.",
+            "mental health",
+        ),
+        ("Which firm makes the router?", "The weather was fine.", None),
+    ],
+)
+def test_aligned_span_takes_the_words_where_the_wh_phrase_stands(
+    question: str, sentence: str, answer: str | None
+) -> None:
+    span = aligned_span(analyse(question), sentence)
+    assert (span.text if span else None) == answer
+
+
+def _context(sentence: str, *, title: str = "", published: date | None = None, article: str = "") -> Context:
+    return Context([sentence], 0, title=title, published=published, article=article)
+
+
+def test_judge_gives_the_span_of_the_expected_kind_the_question_does_not_already_say() -> None:
+    analysis = analyse("How many vehicles does Xiaomi plan to deliver in 2025?")
+    sentence = "Lei Jun set a delivery target of 300,000 vehicles for Xiaomi in 2025."
+
+    judgement = judge(analysis, _context(sentence, published=date(2025, 1, 2)))
+
+    assert judgement.short_answer is not None and judgement.short_answer.text == "300,000 vehicles"
+    assert (judgement.typed, judgement.names, judgement.numbers) == (1.0, 1.0, 1.0)
+    assert judgement.missing == () and not judgement.missing_anchor
+
+
+def test_judge_reports_a_name_and_a_date_the_article_never_states() -> None:
+    analysis = analyse("How many SU7 sedans did Xiaomi deliver in India in December 2024?")
+    sentence = "Xiaomi delivered more than 130,000 SU7 sedans last year."
+
+    judgement = judge(analysis, _context(sentence, published=date(2025, 1, 2), article=sentence))
+
+    assert set(judgement.missing) == {"India", "December 2024"}
+    assert judgement.missing_anchor
+    assert judgement.names < 1.0 and judgement.numbers == 0.0
+
+
+def test_judge_finds_constraints_in_the_rest_of_the_article() -> None:
+    analysis = analyse("How many SU7 sedans did Xiaomi deliver in December 2024?")
+    sentence = "It delivered more than 20,000 of them that month."
+    article = f"Xiaomi said on Wednesday that SU7 deliveries in December 2024 beat forecasts. {sentence}"
+
+    judgement = judge(analysis, _context(sentence, article=article))
+
+    assert judgement.missing == () and judgement.numbers == 1.0 and judgement.names == 1.0
+
+
+def test_no_span_of_the_expected_kind_means_no_fit() -> None:
+    analysis = analyse("How much did the depot cost?")
+    judgement = judge(analysis, _context("The depot will be built on the site of an old bus garage."))
+    assert judgement.typed == 0.0 and judgement.short_answer is None
+
+
+def test_a_why_question_needs_a_cause_and_no_span() -> None:
+    analysis = analyse("Why did the central bank cut rates?")
+    cause = judge(analysis, _context("The bank cut rates because price growth slowed."))
+    none = judge(analysis, _context("The bank cut rates on Thursday."))
+    assert (cause.typed, cause.short_answer) == (1.0, None)
+    assert none.typed == 0.0
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "coverage"),
+    [
+        (("asia",), "Thailand became the third Asian nation to do so.", 1.0),
+        (("united", "auto", "workers"), "The UAW called a strike.", 1.0),
+        (("donald", "trump"), "On Monday, Trump said that he would sign it.", 0.75),
+        (("donald", "trump"), "On Monday, Mr Trump said that he would sign it.", 0.75),
+        (("harlow", "lane"), "The depot will stand at Moor Lane.", None),
+        (("india",), "Xiaomi sells phones in China.", 0.0),
+    ],
+)
+def test_name_coverage(name: tuple[str, ...], text: str, coverage: float | None) -> None:
+    constraint = Constraint(" ".join(name).title(), "name", name, 3.0, 0, 0)
+    found = name_coverage(constraint, facts(text))
+    if coverage is None:
+        assert 0.0 < found < 0.75  # a common word of the name is there, its distinctive one is not
+    else:
+        assert found == coverage
