@@ -16,7 +16,7 @@ class BotSettings(BaseSettings):
     answerer: str = Field("extractive", description="Which answerer writes answers: `extractive` or `llm`.")
     top_k: int = Field(8, ge=1, le=50, description="Chunks retrieved per question.")
     min_answerability: float = Field(
-        0.26,
+        0.24,
         ge=0,
         description='Answer "not found" when no sentence is at least this answerable (docs/evaluation.md).',
     )
