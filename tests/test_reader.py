@@ -192,3 +192,40 @@ def test_name_coverage(name: tuple[str, ...], text: str, coverage: float | None)
         assert 0.0 < found < 0.75  # a common word of the name is there, its distinctive one is not
     else:
         assert found == coverage
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("What is Xiaomi's market share in India?", "market share"),
+        ("What is the annual interest rate?", "interest rate"),
+        ("What is the new fee?", "fee"),
+        ("What was the strongest gust during Storm Idris?", "gust"),
+    ],
+)
+def test_the_measure_asked_for_keeps_its_compound_noun(question: str, focus: str) -> None:
+    analysis = analyse(question)
+    assert analysis.focus_at is not None
+    assert question[slice(*analysis.focus_at)] == focus
+
+
+def test_the_measure_must_be_stated_as_asked() -> None:
+    """ "market share" is not stated by a text that says "market value" and "per share"."""
+    analysis = analyse("What is Xiaomi's market share?")
+    other = Context(["Xiaomi's market value rose.", "It closed at 200% of its low, or HKD 36 per share."], 1)
+    same = Context(["Xiaomi's market share rose.", "It reached 14% of phones sold."], 1)
+    assert judge(analysis, other).focus == 0.0  # no stored vectors: no meaning to fall back on
+    assert judge(analysis, same).focus == 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "typed"),
+    [
+        ("What is Xiaomi's market share?", "Its value neared one trillion Hong Kong dollars.", 0.0),
+        ("What is Xiaomi's market share?", "It has 14% of the market.", 1.0),
+        ("How much did the depot cost?", "The depot employs 300 people.", 0.1),  # 0.5 x 0.2 for a unit
+        ("How many people work at the depot?", "The depot will cost €40 million.", 0.5),
+    ],
+)
+def test_numbers_fit_measures_by_their_unit_and_size(question: str, sentence: str, typed: float) -> None:
+    assert judge(analyse(question), _context(sentence)).typed == typed

@@ -98,7 +98,9 @@ class ExtractiveAnswerer:
     freshness: Freshness = field(default_factory=Freshness)
     fit_floor: float = 0.5
     """Answerability kept when a question asks for a kind of answer the sentence has no span of."""
-    anchor_penalty: float = 0.5
+    measure_fit_floor: float = 0.0
+    """The same when the question asks for a count, money or a share (`Judgement.measured`)."""
+    anchor_penalty: float = 0.3
     """Answerability kept when the article does not state a year, date or ordinal of the question."""
     number_penalty: float = 0.85
     """Answerability kept when the article does not state another number of the question."""
@@ -205,7 +207,8 @@ class ExtractiveAnswerer:
         """
         value = candidate.evidence * freshness
         if judgement.typed is not None:
-            value *= self.fit_floor + (1 - self.fit_floor) * judgement.typed
+            floor = self.measure_fit_floor if judgement.measured else self.fit_floor
+            value *= floor + (1 - floor) * judgement.typed
         if judgement.missing_anchor:
             value *= self.anchor_penalty
         elif judgement.numbers < 1:

@@ -681,8 +681,11 @@ class Analysis:
     slot: tuple[int, int] = (0, 0)
     """Where the question's wh-phrase and its focus noun stand ("which pharmacy chain")."""
     focus_at: tuple[int, int] | None = None
-    """Where the focus noun stands, when it is one of the focus lexicon's measures ("share" in "what
-    is Xiaomi's market share", "fee", "target"): an answer must be about it."""
+    """Where the focus noun (with its modifiers) stands, when it is one of the focus lexicon's
+    measures ("market share" in "what is Xiaomi's market share", "fee", "delivery target"): an
+    answer must be about it."""
+    focus_words: tuple[str, ...] = ()
+    """The stems of those words, which a sentence states in form when it has them side by side."""
 
     @property
     def names(self) -> list[Constraint]:
@@ -845,14 +848,52 @@ def analyse(question: str) -> Analysis:
     own = {t.lower for t in tokens(question)} | {number_key(v) for *_, v in numbers(question)}
     slot_end = wh_end
     focus_at = None
+    focus_words: tuple[str, ...] = ()
     if focus is not None:  # the slot runs to the focus noun when it follows the wh-phrase closely
-        head = next((t for t in tokens(question[wh_end:])[:5] if t.lower == focus), None)
-        slot_end = wh_end + head.end if head is not None else wh_end
-        if head is not None and _focus_kind(focus) in _MEASURED and _focus_kind(focus) is expects:
-            focus_at = (wh_end + head.start, wh_end + head.end)
+        after = tokens(question[wh_end:])[:5]
+        at = next((i for i, t in enumerate(after) if t.lower == focus), None)
+        slot_end = wh_end + after[at].end if at is not None else wh_end
+        if at is not None and _focus_kind(focus) in _MEASURED and _focus_kind(focus) is expects:
+            first = at  # with the lowercase words that modify it: "market share", "delivery target"
+            if first > 0 and _modifier(after[first - 1]):
+                first -= 1
+            focus_at = (wh_end + after[first].start, wh_end + after[at].end)
+            focus_words = tuple(stem(t.lower) for t in after[first : at + 1])
     return Analysis(
-        question, expects, focus, tuple(constraints), frozenset(own), (wh_start, slot_end), focus_at
+        question,
+        expects,
+        focus,
+        tuple(constraints),
+        frozenset(own),
+        (wh_start, slot_end),
+        focus_at,
+        focus_words,
     )
+
+
+def _modifier(token: Token) -> bool:
+    """A lowercase noun that makes a compound with the next ("market" in "market share"), as far as
+    word lists tell: not a function word, a verb form or a describing adjective ("new", "strongest")."""
+    word = token.lower
+    return (
+        token.text.islower()
+        and word not in STOPWORDS
+        and word not in _AUXILIARIES
+        and word not in _QUESTION_WORDS
+        and word not in _DESCRIBING
+        and not _VERB_LIKE.search(word)
+        and not word.endswith(("ly", "ous", "ful"))
+    )
+
+
+_DESCRIBING = frozenset(
+    """
+    new old latest current recent average overall final official expected estimated planned minimum
+    maximum big small large high low top main exact total full annual monthly weekly daily first last
+    next previous initial original own entire net gross real best worst strongest weakest highest lowest
+    biggest largest smallest fastest longest greatest
+    """.split()  # noqa: SIM905
+)
 
 
 # ----------------------------------------------------------------------------- judging
@@ -912,6 +953,13 @@ class Judgement:
     """The question's names (less than half stated) and numbers the article does not state."""
     missing_anchor: bool = False
     """Whether a year, date or ordinal of the question is among them: it pins another story in time."""
+    expects: Kind = Kind.OTHER
+    """The kind of answer the question asks for."""
+
+    @property
+    def measured(self) -> bool:
+        """Whether the question asks for a count, an amount of money or a share: only a number answers."""
+        return self.expects in (Kind.NUMBER, Kind.MONEY, Kind.PERCENT)
 
 
 def judge(
@@ -964,7 +1012,7 @@ def judge(
             missing_anchor = missing_anchor or constraint.anchors_time
 
     focus = 1.0
-    if analysis.focus_at is not None and stem(analysis.focus or "") not in word_keys(" ".join(context.near)):
+    if analysis.focus_at is not None and not _says(analysis.focus_words, " ".join(context.near)):
         vectors = context.near_vectors
         best = (
             float(np.max(vectors @ focus_vector))
@@ -984,7 +1032,16 @@ def judge(
         focus=focus,
         missing=tuple(missing),
         missing_anchor=missing_anchor,
+        expects=analysis.expects,
     )
+
+
+def _says(words: Sequence[str], text: str) -> bool:
+    """Whether a text has these stems side by side, in this order ("market share", not "market
+    value ... per share")."""
+    stems = [stem(token.lower) for token in tokens(text)]
+    n = len(words)
+    return any(stems[i : i + n] == list(words) for i in range(len(stems) - n + 1))
 
 
 _CAUSE = re.compile(
@@ -1283,11 +1340,16 @@ def _unit_fit(analysis: Analysis, span: Span) -> float:
 
 
 def _measure_fit(analysis: Analysis, span: Span) -> float:
-    """A count stands in for money or a share only bare: "€318 million" may answer "how many euros",
-    but "130,000 vehicles" does not answer "how much does it cost"."""
+    """A count stands in for money or a share only bare ("130,000 vehicles" does not answer "how much
+    does it cost"), and for a share only up to 100."""
     if span.kind is Kind.NUMBER and analysis.expects in (Kind.MONEY, Kind.PERCENT):
         unit = _NUMERAL.sub("", span.text).strip(" -")
-        return 1.0 if not unit else 0.2
+        if unit:
+            return 0.2
+        values = [value for *_, value in numbers(span.text)]
+        if analysis.expects is Kind.PERCENT and values and values[0] > 100:
+            return 0.0  # "one trillion" is no share
+        return 1.0
     return 1.0
 
 
