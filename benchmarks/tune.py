@@ -117,13 +117,15 @@ def answer_row(
             hidden += 1
             without = documents(retriever, item, k, hidden=True)
             declined += not answerer.answer(question.question, without, as_of=item.as_of).found
-    return {
+    row = {
         "accuracy": correct / max(1, factoid),
         "short": short / max(1, factoid),
         "false_abst": false_abstain / max(1, factoid),
         "abstain": abstain / max(1, null),
-        "cf_abstain": declined / max(1, hidden),
     }
+    if hidden:
+        row["cf_abstain"] = declined / hidden
+    return row
 
 
 def show(label: str, row: dict[str, float]) -> None:
@@ -174,6 +176,7 @@ def main() -> None:
         knobs: dict[str, list[Any]] = {
             "min_answerability": [0.20, 0.22, 0.26, 0.28, 0.30],
             "fit_floor": [0.3, 0.4, 0.6, 0.8],
+            "measure_fit_floor": [0.3, 0.5],
             "anchor_penalty": [0.3, 0.7, 1.0],
             "number_penalty": [0.7, 1.0],
             "name_floor": [0.4, 0.6, 1.0],

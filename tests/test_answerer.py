@@ -131,14 +131,14 @@ def test_near_miss_set_floor(samples_and_seed: store.KnowledgeBase) -> None:
     """The near-miss set (tests/data/near_miss.jsonl, docs/evaluation.md): questions that name stored
     people, companies and places but ask for a fact no article holds, and answerable questions asked
     in other words than the articles use. Pinned as aggregate floors at the levels measured when the
-    reader was built (0.255 declined, 0.714 correct, 0.143 falsely declined): a change that lowers
+    reader was built (0.309 declined, 0.714 correct, 0.143 falsely declined): a change that lowers
     them must say why."""
     questions = load_questions(NEAR_MISS)
     assert sum(not q.answerable for q in questions) >= 40 and sum(q.answerable for q in questions) >= 40
 
     metrics = evaluate(Newsdesk(samples_and_seed, BotSettings()), questions).metrics
 
-    assert metrics.abstention is not None and metrics.abstention >= 0.25
+    assert metrics.abstention is not None and metrics.abstention >= 0.27
     assert metrics.answer_accuracy is not None and metrics.answer_accuracy >= 0.65
     assert metrics.false_abstention is not None and metrics.false_abstention <= 0.2
 
