@@ -12,12 +12,13 @@ from ingest.config import IngestSettings
 from ingest.errors import LoadError
 from ingest.feeds import Feed, FeedError, FeedResult, FeedStore, format_interval, parse_interval
 from ingest.fetch import Fetcher, FetchPolicy
-from ingest.loaders import SUPPORTED_SUFFIXES, LoadFailure, load_file, load_paths
-from ingest.pipeline import IngestReport, ingest_articles, make_chunker
+from ingest.loaders import SUPPORTED_SUFFIXES, LoadFailure, LoadNote, load_file, load_paths
+from ingest.pipeline import ArticleLimits, IngestReport, ingest_articles, make_chunker
 from ingest.service import Ingestor
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "ArticleLimits",
     "Chunker",
     "Feed",
     "FeedError",
@@ -30,6 +31,7 @@ __all__ = [
     "Ingestor",
     "LoadError",
     "LoadFailure",
+    "LoadNote",
     "format_interval",
     "ingest_articles",
     "load_file",

@@ -20,14 +20,18 @@ class Chunker:
     Sentences are packed greedily up to `max_tokens`; the next chunk starts with the trailing
     sentences of the previous one that fit in `overlap_tokens`, so a fact that straddles a
     boundary is whole in at least one chunk. The one exception to "never split a sentence" is
-    a single run of text longer than the model's window (a table, a list without stops): it is
-    cut between words, because the model would otherwise ignore its tail.
+    a single run of text longer than the model's window (a table, a list without stops) or than
+    `max_chars` (a run without spaces, which the tokenizer counts as one unknown word): it is cut
+    between words, or between characters when it has none, because the model would otherwise
+    ignore its tail.
     """
 
     count_tokens: TokenCounter
     max_tokens: int = 200
     overlap_tokens: int = 40
     hard_limit: int = 250
+    max_chars: int = 2_000
+    """Characters of a chunk: news prose reaches 200 word pieces in about 1,200."""
 
     def split(self, article: Article) -> list[Chunk]:
         """The chunks of one article."""
@@ -49,9 +53,10 @@ class Chunker:
         current: list[tuple[Sentence, int]] = []
         size = 0
         for sentence, tokens in pieces:
-            if current and size + tokens > self.max_tokens:
+            chars = sum(len(s.text) for s, _ in current)
+            if current and (size + tokens > self.max_tokens or chars + len(sentence.text) > self.max_chars):
                 groups.append(current)
-                current = self._overlap(current, tokens)
+                current = self._overlap(current, tokens, len(sentence.text))
                 size = sum(t for _, t in current)
             current.append((sentence, tokens))
             size += tokens
@@ -75,15 +80,19 @@ class Chunker:
             )
         return chunks
 
-    def _overlap(self, previous: list[tuple[Sentence, int]], incoming: int) -> list[tuple[Sentence, int]]:
+    def _overlap(
+        self, previous: list[tuple[Sentence, int]], incoming: int, incoming_chars: int
+    ) -> list[tuple[Sentence, int]]:
         """Trailing sentences of the previous chunk that fit the overlap and leave room to grow."""
         kept: list[tuple[Sentence, int]] = []
         budget = min(self.overlap_tokens, self.max_tokens - incoming)
+        chars = self.max_chars - incoming_chars
         for sentence, tokens in reversed(previous):
-            if tokens > budget:
+            if tokens > budget or len(sentence.text) > chars:
                 break
             kept.insert(0, (sentence, tokens))
             budget -= tokens
+            chars -= len(sentence.text)
         return kept
 
     def _fit(self, sentence: Sentence, tokens: int) -> list[tuple[Sentence, int]]:
@@ -92,9 +101,9 @@ class Chunker:
         Pieces break between words; text without spaces (Chinese, Japanese) breaks between
         characters.
         """
-        if tokens <= self.hard_limit:
+        if tokens <= self.hard_limit and len(sentence.text) <= self.max_chars:
             return [(sentence, tokens)]
-        parts = math.ceil(tokens / self.max_tokens)
+        parts = max(math.ceil(tokens / self.max_tokens), math.ceil(len(sentence.text) / self.max_chars))
         words = sentence.text.split()
         if len(words) >= parts:
             step = math.ceil(len(words) / parts)

@@ -14,9 +14,20 @@ class IngestSettings(BaseSettings):
         40, ge=0, description="Word pieces of trailing sentences repeated in the next chunk."
     )
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
+    max_article_chars: int = Field(
+        100_000, ge=1_000, description="Characters of one article's text stored; the rest is cut (noted)."
+    )
+    max_title_chars: int = Field(
+        200, ge=20, le=500, description="Characters of a title; longer ones are cut."
+    )
+    max_article_chunks: int = Field(
+        200, ge=1, description="Chunks stored per article; the rest are left out."
+    )
     ingest_batch: int = Field(64, ge=1, description="Articles embedded and written per batch.")
     fetch_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a page or feed.")
-    fetch_max_mb: float = Field(5.0, gt=0, description="Largest page or feed read.")
+    fetch_max_mb: float = Field(
+        5.0, gt=0, description="Largest web page or feed read, fetched or from a file."
+    )
     fetch_max_redirects: int = Field(5, ge=0, description="Redirects followed per URL.")
     fetch_host_delay: float = Field(1.0, ge=0, description="Seconds between requests to one host.")
     respect_robots: bool = Field(True, description="Obey robots.txt.")

@@ -19,8 +19,12 @@ _BOMS = (
 _MAX_CONTROL_RATIO = 0.01
 
 
-def decode_text(data: bytes, declared: str | None = None) -> str:
-    """Decode a text file; raise LoadError for empty, binary or undecodable content."""
+def decode_text(data: bytes, declared: str | None = None, *, notes: list[str] | None = None) -> str:
+    """Decode a text file; raise LoadError for empty, binary or undecodable content.
+
+    UTF-8 with a few broken bytes (a bad copy, a truncated download) is UTF-8 still: its broken
+    bytes become U+FFFD and, when `notes` is given, a note says how many.
+    """
     if not data.strip():
         raise LoadError("empty file")
     for bom, encoding in _BOMS:
@@ -33,6 +37,14 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
             return _checked(data.decode(encoding))
         except (UnicodeDecodeError, LookupError):
             continue
+    repaired = _mostly_utf8(data)
+    if repaired is not None:
+        text, broken = repaired
+        if notes is not None:
+            notes.append(
+                f"{broken} invalid UTF-8 {'sequence' if broken == 1 else 'sequences'} replaced with �"
+            )
+        return _checked(text)
     # Western news that is not UTF-8 is nearly always Windows-1252 / Latin-1; detection on short
     # texts confuses it with Baltic or Central European pages, so it is tried first and kept
     # only when the letters it yields look like Western European text.
@@ -43,6 +55,15 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
     if best is None:
         raise LoadError("undecodable text: not UTF-8 and no other encoding fits")
     return _checked(str(best))
+
+
+def _mostly_utf8(data: bytes) -> tuple[str, int] | None:
+    """UTF-8 text with its invalid sequences replaced, and how many there were, when valid
+    multi-byte characters outnumber them three to one (a Windows-1252 file has almost none)."""
+    text = data.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    multibyte = sum(1 for char in text if ord(char) > 127) - broken
+    return (text, broken) if broken and multibyte >= 3 * broken else None
 
 
 def _looks_western(text: str) -> bool:

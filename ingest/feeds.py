@@ -329,7 +329,9 @@ def refresh_all(
     return results
 
 
-def _entry_article(entry: Any, fetcher: Fetcher, outlet: str | None, fallback_min_chars: int) -> Loaded:
+def _entry_article(
+    entry: Any, fetcher: Fetcher, outlet: str | None, fallback_min_chars: int
+) -> Article | LoadFailure:
     """The article an entry links to; else the entry's own text when it is long enough; else why not."""
     link = str(entry.get("link") or "").strip()
     published = _entry_date(entry)

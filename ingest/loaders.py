@@ -1,16 +1,18 @@
 """Loaders: files of news articles (.txt, .md, .html, .json, .jsonl) to `Article` values.
 
-Every loader yields articles or `LoadFailure`s, never raises for bad input, so one broken file
-or record costs only itself.
+Every loader yields articles, `LoadFailure`s and `LoadNote`s, never raises for bad input, so one
+broken file or record costs only itself: not deep nesting, not a page too big to parse, not a bug
+a strange file finds.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,9 @@ from ingest.decoding import decode_text
 from ingest.errors import LoadError
 from ingest.identity import article_id, canonical_url
 from store.records import Article
+from store.text import printable
+
+logger = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = frozenset({".txt", ".text"})
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
@@ -37,6 +42,9 @@ _FIELD_ALIASES = {
     "url": ("url", "link", "canonical_url"),
 }
 _TITLE_MAX = 200
+_EARLIEST_YEAR = 1800
+_FUTURE_SLACK = timedelta(days=2)
+"""How far past today a publication date may be (time zones, embargoed copy), not further."""
 
 
 @dataclass(frozen=True)
@@ -47,11 +55,20 @@ class LoadFailure:
     reason: str
 
 
-Loaded = Article | LoadFailure
+@dataclass(frozen=True)
+class LoadNote:
+    """Something to report about a source that was still loaded: text repaired, cut or left out."""
+
+    origin: str
+    note: str
+
+
+Loaded = Article | LoadFailure | LoadNote
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[LoadFailure]]:
     """Files to load under the given files and folders (recursively), and paths that cannot be."""
+    paths = list(paths)
     files: list[Path] = []
     failures: list[LoadFailure] = []
     for path in paths:
@@ -65,6 +82,8 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[LoadFailure]]:
                     and not any(part.startswith(".") for part in p.relative_to(path).parts)
                 )
             )
+        elif path.is_symlink() and not path.exists():
+            failures.append(LoadFailure(str(path), "broken or looping symbolic link"))
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 files.append(path)
@@ -78,40 +97,84 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[LoadFailure]]:
                 )
         else:
             failures.append(LoadFailure(str(path), "no such file or folder"))
-    return list(dict.fromkeys(files)), failures
+    return list(dict.fromkeys(files)), failures + _unreadable_links(paths)
 
 
-def load_paths(paths: Iterable[Path], max_bytes: int) -> Iterator[Loaded]:
-    """Every article (or failure) found under the given files and folders."""
+def _unreadable_links(paths: Iterable[Path]) -> list[LoadFailure]:
+    """Symbolic links inside the given folders that lead nowhere or round in a loop."""
+    return [
+        LoadFailure(str(link), "broken or looping symbolic link")
+        for path in paths
+        if path.is_dir()
+        for link in sorted(path.rglob("*"))
+        if link.is_symlink()
+        and not link.exists()
+        and not any(part.startswith(".") for part in link.relative_to(path).parts)
+    ]
+
+
+def load_paths(
+    paths: Iterable[Path],
+    max_bytes: int,
+    *,
+    max_page_bytes: int | None = None,
+    max_text_chars: int | None = None,
+) -> Iterator[Loaded]:
+    """Every article (or failure, or note) found under the given files and folders.
+
+    `max_bytes` bounds any file; `max_page_bytes` an HTML page, whose parsing costs far more per
+    byte; `max_text_chars` the text of a .txt or .md file that is parsed at all (what lies beyond
+    could never be stored).
+    """
+    paths = list(paths)
     files, failures = discover(paths)
     yield from failures
     for file in files:
-        yield from load_file(file, max_bytes)
+        yield from load_file(file, max_bytes, max_page_bytes=max_page_bytes, max_text_chars=max_text_chars)
 
 
-def load_file(path: Path, max_bytes: int) -> Iterator[Loaded]:
-    """The articles of one file, or the reason it has none."""
+def load_file(
+    path: Path,
+    max_bytes: int,
+    *,
+    max_page_bytes: int | None = None,
+    max_text_chars: int | None = None,
+) -> Iterator[Loaded]:
+    """The articles of one file, or the reason it has none (see `load_paths` for the limits)."""
     origin = str(path)
+    notes: list[str] = []
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise LoadError(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit")
-        data = path.read_bytes()
+            raise LoadError(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit")
         suffix = path.suffix.lower()
+        if suffix in HTML_SUFFIXES and max_page_bytes is not None and size > max_page_bytes:
+            raise LoadError(
+                f"HTML page is {size / 1e6:.1f} MB, over the {max_page_bytes / 1e6:g} MB page limit"
+            )
+        data = path.read_bytes()
         if suffix in JSONL_SUFFIXES:
-            yield from _jsonl_articles(decode_text(data), origin)
+            yield from _jsonl_articles(decode_text(data, notes=notes), origin)
         elif suffix in JSON_SUFFIXES:
-            yield from _json_articles(decode_text(data), origin)
+            yield from _json_articles(decode_text(data, notes=notes), origin)
         elif suffix in HTML_SUFFIXES:
             yield html_article(data, origin)
-        elif suffix in MARKDOWN_SUFFIXES:
-            yield text_article(decode_text(data), origin, markdown=True)
         else:
-            yield text_article(decode_text(data), origin, markdown=False)
+            text = decode_text(data, notes=notes)
+            if max_text_chars is not None and len(text) > max_text_chars:
+                logger.debug("%s: parsing only the first %d characters", origin, max_text_chars)
+                text = text[:max_text_chars]
+            yield text_article(text, origin, markdown=suffix in MARKDOWN_SUFFIXES)
     except LoadError as error:
         yield LoadFailure(origin, str(error))
     except OSError as error:
         yield LoadFailure(origin, f"cannot read: {error.strerror or error}")
+    except RecursionError:
+        yield LoadFailure(origin, "nested too deeply to read")
+    except Exception as error:  # a bug a strange file finds must cost that file only
+        logger.exception("%s: unexpected error while loading", origin)
+        yield LoadFailure(origin, f"cannot load ({type(error).__name__}: {error})")
+    yield from (LoadNote(origin, note) for note in notes)
 
 
 # ----------------------------------------------------------------------------- records
@@ -149,6 +212,8 @@ def _jsonl_articles(text: str, origin: str) -> Iterator[Loaded]:
             yield article_from_record(json.loads(line), where)
         except json.JSONDecodeError as error:
             yield LoadFailure(where, f"line {number}: malformed JSON ({error.msg} at column {error.colno})")
+        except RecursionError:
+            yield LoadFailure(where, f"line {number}: JSON nested too deeply")
         except LoadError as error:
             yield LoadFailure(where, f"line {number}: {error}")
 
@@ -160,6 +225,9 @@ def _json_articles(text: str, origin: str) -> Iterator[Loaded]:
         yield LoadFailure(
             origin, f"malformed JSON ({error.msg} at line {error.lineno}, column {error.colno})"
         )
+        return
+    except RecursionError:
+        yield LoadFailure(origin, "JSON nested too deeply")
         return
     if isinstance(data, dict) and isinstance(data.get("articles"), list):
         data = data["articles"]
@@ -284,6 +352,7 @@ def html_article(data: bytes, origin: str, url: str | None = None) -> Article:
     if lines and title and lines[0] == title:
         lines = lines[1:]
     published = getattr(document, "date", None)
+    day = _parse_date(published) if published else None
     return _make_article(
         explicit=None,
         title=title,
@@ -291,7 +360,7 @@ def html_article(data: bytes, origin: str, url: str | None = None) -> Article:
         origin=origin,
         url=getattr(document, "url", None) or url,
         source=getattr(document, "sitename", None) or getattr(document, "hostname", None),
-        published_at=_parse_date(published) if published else None,
+        published_at=day if day is not None and _plausible(day) else None,  # a guess from the page
     )
 
 
@@ -329,6 +398,10 @@ def _parse_date(value: Any) -> date:
     raise LoadError(f"unreadable published_at {value!r}")
 
 
+def _plausible(day: date) -> bool:
+    return day.year >= _EARLIEST_YEAR and day <= date.today() + _FUTURE_SLACK
+
+
 def _make_article(
     *,
     explicit: str | None,
@@ -339,14 +412,18 @@ def _make_article(
     source: Any,
     published_at: Any,
 ) -> Article:
-    body = body.strip()
+    body = printable(body).strip()
     if not body:
         raise LoadError("no article text")
-    title = " ".join(title.split())
+    title = " ".join(printable(title).split())
     if not title:
         first = body.split("\n", 1)[0]
         title = first if len(first) <= 120 else first[:117].rsplit(" ", 1)[0] + "…"
     day = _parse_date(published_at) if published_at not in (None, "") else None
+    if day is not None and not _plausible(day):
+        when = "in the future" if day > date.today() else f"before {_EARLIEST_YEAR}"
+        raise LoadError(f"published_at {day.isoformat()} is {when}")
+    source = " ".join(printable(str(source)).split()) if source else None
     try:
         clean_url = canonical_url(str(url)) if url else None
     except ValueError as error:  # out-of-range port, broken IPv6 host
@@ -356,7 +433,7 @@ def _make_article(
         title=title,
         body=body,
         url=clean_url,
-        source=str(source).strip() if source else None,
+        source=source or None,
         published_at=day,
         origin=origin,
     )

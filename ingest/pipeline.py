@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -9,10 +10,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ingest.chunking import Chunker
 from ingest.config import IngestSettings
-from ingest.loaders import Loaded, LoadFailure
+from ingest.loaders import Loaded, LoadFailure, LoadNote
 from store.knowledge_base import EmbeddedArticle, KnowledgeBase, centroid
 from store.records import Article
 
@@ -34,6 +36,8 @@ class IngestReport:
     """Earlier copies of an article that appeared again later in the same run."""
     duplicates: list[LoadFailure] = field(default_factory=list)
     """New articles not stored because a near-identical story is (see `dedupe`)."""
+    notes: list[LoadNote] = field(default_factory=list)
+    """Articles stored with something cut, left out or repaired (see `ArticleLimits`)."""
     chunks_written: int = 0
     repaired_chunks: int = 0
     seconds: float = 0.0
@@ -48,7 +52,9 @@ class IngestReport:
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
             + (f"{len(self.duplicates)} duplicates, " if self.duplicates else "")
-            + f"{len(self.failed)} failed ({self.chunks_written} chunks embedded in {self.seconds:.1f}s)"
+            + f"{len(self.failed)} failed"
+            + (f", {len(self.notes)} {'note' if len(self.notes) == 1 else 'notes'}" if self.notes else "")
+            + f" ({self.chunks_written} chunks embedded in {self.seconds:.1f}s)"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -60,10 +66,62 @@ class IngestReport:
             "failed": [{"source": f.origin, "reason": f.reason} for f in self.failed],
             "superseded": [{"source": f.origin, "reason": f.reason} for f in self.superseded],
             "duplicates": [{"source": f.origin, "reason": f.reason} for f in self.duplicates],
+            "notes": [{"source": n.origin, "note": n.note} for n in self.notes],
             "chunks_written": self.chunks_written,
             "repaired_chunks": self.repaired_chunks,
             "seconds": round(self.seconds, 3),
         }
+
+
+@dataclass(frozen=True)
+class ArticleLimits:
+    """What one article may bring into the store, whatever its source.
+
+    Text over `max_chars` is cut at the last paragraph or sentence break before it, a title over
+    `max_title_chars` at a word (a title is embedded with every chunk, so a long one would crowd
+    the text out of the model's window), and chunks past `max_chunks` are left out; a URL that is
+    not http(s) ("javascript:...") is dropped. Each is reported as a note, and the article stored.
+    """
+
+    max_chars: int = 100_000
+    max_title_chars: int = 200
+    max_chunks: int = 200
+
+    @classmethod
+    def from_settings(cls, settings: IngestSettings) -> ArticleLimits:
+        """The limits the settings describe."""
+        return cls(settings.max_article_chars, settings.max_title_chars, settings.max_article_chunks)
+
+    def apply(self, article: Article) -> tuple[Article, list[LoadNote]]:
+        """The article within the limits, and a note for each thing changed."""
+        notes: list[str] = []
+        changes: dict[str, Any] = {}
+        if len(article.title) > self.max_title_chars:
+            changes["title"] = _cut(article.title, self.max_title_chars - 1, breaks=(" ",)) + "…"
+            notes.append(f"title of {len(article.title):,} characters shortened to {self.max_title_chars:,}")
+        if len(article.body) > self.max_chars:
+            changes["body"] = _cut(article.body, self.max_chars, breaks=("\n\n", ". ", "\n", " "))
+            notes.append(
+                f"text of {len(article.body):,} characters: only the first {len(changes['body']):,} "
+                f"stored (limit {self.max_chars:,})"
+            )
+        if article.url and urlsplit(article.url).scheme.lower() not in ("http", "https"):
+            changes["url"] = None
+            notes.append(f"URL {article.url[:80]!r} left out: not http(s)")
+        if not changes:
+            return article, []
+        return dataclasses.replace(article, **changes), [LoadNote(article.origin, note) for note in notes]
+
+
+def _cut(text: str, limit: int, *, breaks: tuple[str, ...]) -> str:
+    """At most `limit` characters of a text, ending at the last of the first break found in its
+    second half (a paragraph, then a sentence, ...), else cut hard."""
+    head = text[:limit]
+    for mark in breaks:
+        at = head.rfind(mark)
+        if at >= limit // 2:
+            return head[: at + (1 if mark == ". " else 0)].rstrip()
+    return head
 
 
 def make_chunker(kb: KnowledgeBase, settings: IngestSettings) -> Chunker:
@@ -86,16 +144,26 @@ def ingest_articles(
     chunker: Chunker,
     *,
     batch_size: int = 64,
+    limits: ArticleLimits | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Add new articles, replace changed ones, skip unchanged ones (no embedding), report failures."""
+    """Add new articles, replace changed ones, skip unchanged ones (no embedding), report failures.
+
+    Every article is held to `limits` (default `ArticleLimits()`) before anything else.
+    """
     started = time.perf_counter()
+    limits = limits or ArticleLimits()
     report = IngestReport(repaired_chunks=kb.repair())
     articles: dict[str, Article] = {}
     for item in items:
         if isinstance(item, LoadFailure):
             report.failed.append(item)
             continue
+        if isinstance(item, LoadNote):
+            report.notes.append(item)
+            continue
+        item, notes = limits.apply(item)
+        report.notes += notes
         earlier = articles.pop(item.id, None)
         if earlier is not None:
             report.superseded.append(
@@ -106,7 +174,7 @@ def ingest_articles(
     ordered = list(articles.values())
     for start in range(0, len(ordered), batch_size):
         batch = ordered[start : start + batch_size]
-        _ingest_batch(batch, kb, chunker, report)
+        _ingest_batch(batch, kb, chunker, report, limits.max_chunks)
         done += len(batch)
         if on_progress:
             on_progress(done, report.chunks_written)
@@ -115,7 +183,9 @@ def ingest_articles(
     return report
 
 
-def _ingest_batch(batch: list[Article], kb: KnowledgeBase, chunker: Chunker, report: IngestReport) -> None:
+def _ingest_batch(
+    batch: list[Article], kb: KnowledgeBase, chunker: Chunker, report: IngestReport, max_chunks: int
+) -> None:
     stored = kb.stored_hashes(article.id for article in batch)
     # Copies left out earlier as near-duplicates stay out without being embedded again, while the
     # article they repeat is still stored and their text is unchanged.
@@ -132,6 +202,12 @@ def _ingest_batch(batch: list[Article], kb: KnowledgeBase, chunker: Chunker, rep
     if not todo:
         return
     chunk_lists = chunker.split_many(todo)
+    for index, (article, chunks) in enumerate(zip(todo, chunk_lists, strict=True)):
+        if len(chunks) > max_chunks:
+            chunk_lists[index] = chunks[:max_chunks]
+            report.notes.append(
+                LoadNote(article.origin, f"{len(chunks):,} chunks: only the first {max_chunks:,} stored")
+            )
     flat = [chunk for chunks in chunk_lists for chunk in chunks]
     vectors, sentence_vectors = kb.embeddings.encode_passages(
         [chunk.embedding_text for chunk in flat], [chunk.embedding_spans for chunk in flat]

@@ -21,7 +21,14 @@ from ingest.config import IngestSettings
 from ingest.feeds import Feed, FeedError, FeedResult, FeedStore, refresh_all
 from ingest.fetch import Fetcher, FetchPolicy
 from ingest.loaders import Loaded, load_paths
-from ingest.pipeline import IngestReport, ProgressCallback, ingest_articles, is_url, make_chunker
+from ingest.pipeline import (
+    ArticleLimits,
+    IngestReport,
+    ProgressCallback,
+    ingest_articles,
+    is_url,
+    make_chunker,
+)
 from store import Article, KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -108,7 +115,13 @@ class Ingestor:
         paths = [Path(source) for source in sources if not is_url(source)]
         with self._lock:
             loaded: list[Loaded] = list(
-                load_paths(paths, max_bytes=int(self.settings.max_file_mb * 1_000_000))
+                load_paths(
+                    paths,
+                    max_bytes=int(self.settings.max_file_mb * 1_000_000),
+                    max_page_bytes=int(self.settings.fetch_max_mb * 1_000_000),
+                    # markup and front matter aside, no more than this can ever be stored
+                    max_text_chars=2 * self.settings.max_article_chars,
+                )
             )
             loaded += [self.fetcher.fetch_article(url) for url in urls]
             if on_loaded:
@@ -133,7 +146,12 @@ class Ingestor:
 
     def _store(self, items: Iterable[Loaded], on_progress: ProgressCallback | None) -> IngestReport:
         return ingest_articles(
-            items, self.kb, self.chunker, batch_size=self.settings.ingest_batch, on_progress=on_progress
+            items,
+            self.kb,
+            self.chunker,
+            batch_size=self.settings.ingest_batch,
+            limits=ArticleLimits.from_settings(self.settings),
+            on_progress=on_progress,
         )
 
     # ----------------------------------------------------------------------------- feeds

@@ -143,3 +143,21 @@ def strip_thousands(text: str) -> str:
 def format_day(day: date) -> str:
     """A date as people read it in a citation: "3 Jan 2025" (on every platform, unlike "%-d")."""
     return f"{day.day} {day:%b %Y}"
+
+
+# Terminal escape sequences (CSI "ESC [ ... m", OSC "ESC ] ... BEL", and the two-character ones), then
+# any other control character but tab and newline: text from articles must not drive a terminal.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text without terminal escape sequences or control characters, line breaks kept.
+
+    "\\r\\n" and a lone "\\r" become "\\n"; tabs stay; bidirectional overrides, which can make
+    text read differently from what it is, go too.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))

@@ -283,3 +283,14 @@ def test_sentences_know_their_paragraph() -> None:
         ("Second paragraph.", 1),
         ("Its second sentence.", 1),
     ]
+
+
+def test_a_run_without_spaces_the_tokenizer_counts_as_one_word_is_cut(
+    embeddings: store.SentenceTransformerEmbeddings,
+) -> None:
+    """A long run with no spaces is one unknown word to the tokenizer; it is cut by characters."""
+    run = "x" * 50_000
+    chunker = Chunker(embeddings.count_tokens, max_tokens=200, overlap_tokens=40, max_chars=2_000)
+    chunks = chunker.split(make_article(run))
+    assert max(len(chunk.text) for chunk in chunks) <= 2_000
+    assert "".join(chunk.text for chunk in chunks) == run

@@ -387,6 +387,27 @@ BAD_INPUTS = [
         lambda p: write_json(p, {"title": "T", "body": "B.", "published_at": "31/31/2024"}),
         "published_at",
     ),
+    BadInput("nested.json", lambda p: p.write_text("[" * 100_000 + "]" * 100_000), "nested too deeply"),
+    BadInput(
+        "nested.jsonl",
+        lambda p: p.write_text(
+            json.dumps({"id": "fine", "title": "Fine", "body": "A fine body."}) + "\n" + "[" * 100_000 + "\n"
+        ),
+        "nested too deeply",
+        ":2",
+        ["fine"],
+    ),
+    BadInput(
+        "doomsday.json",
+        lambda p: write_json(p, {"title": "T", "body": "B.", "published_at": "9999-12-31"}),
+        "in the future",
+    ),
+    BadInput(
+        "ancient.md",
+        lambda p: p.write_text("---\ntitle: Old\npublished_at: 0001-01-01\n---\nBody.\n"),
+        "before 1800",
+    ),
+    BadInput("loop.txt", lambda p: p.symlink_to(p), "looping symbolic link"),
 ]
 
 
@@ -478,3 +499,121 @@ def test_date_without_a_day_is_not_completed_from_today(tmp_path: Path, value: s
         assert "published_at" in item.reason
     else:
         assert item.published_at is None
+
+
+def test_html_page_over_the_page_limit_fails_alone(tmp_path: Path, kb: store.KnowledgeBase) -> None:
+    """An HTML file is held to the page limit (parsing a huge page takes minutes and gigabytes)."""
+    page = "<html><body><p>" + "All work and no play. " * 2_000 + "</p></body></html>"
+    bad = BadInput("huge.html", lambda p: p.write_text(page), "page limit")
+    settings = ingest.IngestSettings(fetch_max_mb=0.01)
+    report, bad_path = ingest_with_good_file(tmp_path, kb, bad, settings)
+    assert_fails_alone(report, kb, bad, bad_path)
+
+
+def test_a_loader_bug_fails_its_file_alone(
+    tmp_path: Path, kb: store.KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever a strange file makes a loader raise costs that file only."""
+
+    def broken(*args: object, **kwargs: object) -> Article:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr("ingest.loaders.html_article", broken)
+    bad = BadInput("odd.html", lambda p: p.write_text("<p>odd</p>"), "ZeroDivisionError: a bug")
+    report, bad_path = ingest_with_good_file(tmp_path, kb, bad)
+    assert_fails_alone(report, kb, bad, bad_path)
+
+
+# ----------------------------------------------------------------------------- limits and repairs
+
+
+def ingest_notes(kb: store.KnowledgeBase, path: Path, **settings: int) -> tuple[ingest.IngestReport, Article]:
+    """Ingest one file that must be stored with notes; the report and the stored article."""
+    report = ingest.Ingestor(kb, ingest.IngestSettings(**settings)).ingest([path])
+    assert report.ok and report.notes, report
+    (stored,) = kb.all_articles()
+    return report, stored
+
+
+def test_text_over_the_article_limit_is_cut_at_a_paragraph_and_noted(
+    tmp_path: Path, kb: store.KnowledgeBase
+) -> None:
+    paragraph = "The council met again on Tuesday. It talked for hours about the tram. " * 10
+    body = "\n\n".join(f"Part {n}. {paragraph}" for n in range(100))  # about 70,000 characters
+    path = write_json(tmp_path / "long.json", {"title": "Long", "body": body})
+
+    report, stored = ingest_notes(kb, path, max_article_chars=5_000)
+
+    assert len(stored.body) <= 5_000 and body.startswith(stored.body)
+    assert stored.body.endswith(paragraph.strip())  # cut where a paragraph ends
+    (note,) = report.notes
+    assert note.origin == str(path) and "only the first" in note.note and "5,000" in note.note
+
+
+def test_a_long_title_is_cut_at_a_word_and_noted(tmp_path: Path, kb: store.KnowledgeBase) -> None:
+    title = "Council " * 100
+    path = write_json(tmp_path / "title.json", {"title": title, "body": GOOD_BODY})
+
+    report, stored = ingest_notes(kb, path)
+
+    assert len(stored.title) <= 200 and stored.title.endswith("Council…")
+    assert "title of 799 characters" in report.notes[0].note
+
+
+def test_chunks_over_the_limit_are_left_out_and_noted(tmp_path: Path, kb: store.KnowledgeBase) -> None:
+    body = "\n\n".join(f"Paragraph {n} tells one more thing about the ferry." * 8 for n in range(40))
+    path = write_json(tmp_path / "many.json", {"title": "Many chunks", "body": body})
+
+    report, stored = ingest_notes(kb, path, max_article_chunks=3)
+
+    assert stored.chunk_count == 3
+    assert any("only the first 3 stored" in note.note for note in report.notes)
+
+
+def test_a_non_http_url_is_left_out_and_noted(tmp_path: Path, kb: store.KnowledgeBase) -> None:
+    record = {"title": "Click", "body": GOOD_BODY, "url": "javascript:alert(document.cookie)"}
+    path = write_json(tmp_path / "js.json", record)
+
+    report, stored = ingest_notes(kb, path)
+
+    assert stored.url is None
+    assert "not http(s)" in report.notes[0].note
+
+
+def test_control_characters_and_escape_sequences_are_removed(tmp_path: Path) -> None:
+    """Article text cannot drive a terminal: escape sequences and control characters are dropped."""
+    body = "Calm \x1b]0;pwned\x07day\x1b[2J at sea.\r\nThe ferry\x00 sailed \x1b[31mon time\x1b[0m."
+    path = write_json(tmp_path / "esc.json", {"title": "Ferry \x1b[5mnews", "body": body})
+    article = load_one(path)
+    assert article.body == "Calm day at sea.\nThe ferry sailed on time."
+    assert article.title == "Ferry news"
+
+
+def test_invalid_utf8_inside_a_utf8_file_is_replaced_and_noted(tmp_path: Path) -> None:
+    text = "Zürich — the café reopened. Crème brûlée is back. Naïve fans queued."
+    data = text.encode() + b" \xff\xfe " + "Ünïcödé is fine.".encode()
+    path = write_bytes(tmp_path / "bad-bytes.txt", b"Cafe news\n\n" + data)
+
+    items = list(load_file(path, MAX_BYTES))
+
+    (article,) = [item for item in items if isinstance(item, Article)]
+    assert "Crème brûlée" in article.body and "\ufffd" in article.body  # UTF-8 kept, not cp1252
+    (note,) = [item for item in items if isinstance(item, ingest.LoadNote)]
+    assert "invalid UTF-8" in note.note
+
+
+def test_a_broken_symbolic_link_in_a_folder_is_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "links"
+    folder.mkdir()
+    (folder / "good.txt").write_text(f"Good\n\n{GOOD_BODY}\n")
+    (folder / "gone.txt").symlink_to(folder / "nowhere.txt")
+    (folder / "loop.md").symlink_to(folder / "loop.md")
+
+    items = list(ingest.load_paths([folder], MAX_BYTES))
+
+    failures = {Path(item.origin).name: item.reason for item in items if isinstance(item, LoadFailure)}
+    assert failures == {
+        "gone.txt": "broken or looping symbolic link",
+        "loop.md": "broken or looping symbolic link",
+    }
+    assert sum(isinstance(item, Article) for item in items) == 1

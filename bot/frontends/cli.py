@@ -492,6 +492,8 @@ def _print_report(report: IngestReport) -> None:
             console.print(
                 f"[yellow]{label}[/] {escape(notice.origin)}: {escape(notice.reason)}", highlight=False
             )
+    for note in report.notes:
+        console.print(f"[yellow]note[/] {escape(note.origin)}: {escape(note.note)}", highlight=False)
     if report.repaired_chunks:
         console.print(f"repaired: removed {report.repaired_chunks} chunks left by an interrupted ingest")
 

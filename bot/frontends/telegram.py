@@ -374,11 +374,14 @@ async def upload(update: Update, context: Context) -> None:
 
 
 def format_report(report: IngestReport, folder: str = "") -> str:
-    """An ingest report as HTML: counts, then one line per failure."""
+    """An ingest report as HTML: counts, then one line per failure and per note."""
     lines = [escape(report.summary())]
     for failure in report.failed:
         origin = failure.origin.removeprefix(folder).lstrip("/")
         lines.append(f"• failed {escape(origin)}: {escape(failure.reason)}")
+    for note in report.notes:
+        origin = note.origin.removeprefix(folder).lstrip("/")
+        lines.append(f"• note {escape(origin)}: {escape(note.note)}")
     return pack(["\n".join(lines)])[0]
 
 
