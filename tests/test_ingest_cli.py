@@ -214,3 +214,38 @@ def test_feeds_are_followed_listed_and_dropped_without_opening_the_store(
     assert again.exit_code == 1 and f"not a followed feed: {url}" in again.output
     assert (tmp_path / "data" / "feeds.json").is_file()
     assert not (tmp_path / "data" / "chroma").exists()
+
+
+def test_piped_report_lines_are_not_wrapped(run_cli: RunCli) -> None:
+    """When the output is not a terminal, each report line is one line, whatever its length."""
+    name = "a-file-name-long-enough-to-pass-eighty-columns-once-the-reason-is-added-to-it.txt"
+    Path(name).write_bytes(b"")
+    result = run_cli("ingest", name)
+    assert f"failed {name}: empty file" in result.output.splitlines()
+
+
+def test_text_stored_with_escape_sequences_is_printed_without_them(
+    run_cli: RunCli, tmp_path: Path, embeddings: store.SentenceTransformerEmbeddings
+) -> None:
+    """An article stored before escape sequences were removed at ingest cannot drive the terminal
+    through `stats` or `ask`."""
+    import ingest
+
+    hostile = store.Article(
+        id="esc",
+        title="Ferry \x1b]0;pwned\x07news",
+        body="The ferry \x1b[2Jresumed on Monday.\x07 Queues formed early.",
+        source="Harbour \x1b[31mTimes",
+        url="https://news.test/ferry",
+    )
+    settings = store.StoreSettings(data_dir=tmp_path / "data")
+    with store.open_knowledge_base(settings, embeddings) as kb:
+        ingest.Ingestor(kb, ingest.IngestSettings()).ingest_loaded([hostile])
+
+        assert "\x1b" in kb.all_articles()[0].title
+
+    for args in (["stats"], ["ask", "When did the ferry resume?"]):
+        result = run_cli(*args)
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.output and "\x07" not in result.output, args
+        assert "Ferry news" in result.output or "resumed on Monday" in result.output

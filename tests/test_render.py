@@ -234,3 +234,48 @@ def test_citation_marker_stays_with_its_sentence() -> None:
 )
 def test_drafts_leave_out_the_models_citation_markers(written: str, shown: str) -> None:
     assert draft_text(written) == shown
+
+
+# --------------------------------------------------------------------------- hostile sources
+
+
+def test_any_source_fields_fit_in_a_valid_message() -> None:
+    """However long an article's title, outlet or URL (and however many characters need escaping),
+    its source line fits in a message Telegram accepts."""
+    citation = Citation(
+        1,
+        "a1",
+        "Routers & <scripts> " * 600,  # 12,000 characters, 3 escapes each
+        "Outlet & Co " * 300,
+        "https://news.test/" + "&x=<1>" * 1_000,
+        date(2025, 3, 11),
+        quote="q",
+    )
+    answer = Answer("The ferry resumed. [1]", True, [citation])
+
+    messages = render_answer(answer)
+
+    assert all(len(message) <= LIMIT for message in messages)
+    text, entities = parse_html("".join(messages))  # valid HTML (Telegram's rules)
+    assert "Routers & <scripts>" in text and "…" in text
+    assert not [e for e in entities if e["type"] == "text_link"]  # a link that long is not linked
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(document.cookie)", "data:text/html,<b>x</b>", "file:///etc/passwd", "//news.test/a"],
+)
+def test_only_http_links_are_linked(url: str) -> None:
+    citation = Citation(1, "a1", "Ferry news", "Harbour Times", url, date(2025, 3, 11), quote="q")
+    line = source_line(citation)
+    assert "<a " not in line and line.startswith("[1] Ferry news")
+
+
+def test_an_http_link_is_linked() -> None:
+    citation = Citation(
+        1, "a1", "Ferry news", "Harbour Times", "https://news.test/a?b=1&c=2", None, quote="q"
+    )
+    assert (
+        source_line(citation)
+        == '[1] <a href="https://news.test/a?b=1&amp;c=2">Ferry news</a> — Harbour Times'
+    )

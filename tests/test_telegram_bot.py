@@ -601,6 +601,57 @@ def test_ten_chats_asking_at_once_all_get_answers(emu: BotAPIEmulator, make_app:
         assert "300,000" in reply["text"], chat
 
 
+@dataclass
+class SlowOnQuestion(PlainFollowUps):
+    """Takes `seconds` to answer questions containing "slow", none for the others; echoes them."""
+
+    seconds: float = 1.5
+    name: str = "slow"
+
+    def answer(self, question: str, documents: Sequence[Document], *, as_of: date | None = None) -> Answer:
+        """Echo the question, late for a slow one."""
+        if "slow" in question:
+            time.sleep(self.seconds)
+        return Answer(text=f"You asked: {question}", found=True, answerer=self.name, as_of=as_of)
+
+
+def test_one_chat_is_answered_in_order_while_others_go_ahead(emu: BotAPIEmulator, make_app: MakeApp) -> None:
+    """Questions sent together from one chat get their answers in the order asked, even when the
+    first takes longest; another chat does not wait for them."""
+    other = USER + 1
+
+    async def script() -> tuple[list[JSON], list[JSON]]:
+        emu.send_user_message("first, slow")
+        emu.send_user_message("second, quick")
+        emu.send_user_message("third, quick")
+        emu.send_user_message("another chat, quick", user_id=other)
+        other_reply = await replies(emu, other, 1)
+        assert len(emu.sent_messages(USER)) == 0  # the slow one still holds its chat
+        return await replies(emu, USER, 3), other_reply
+
+    mine, (theirs,) = serve(make_app(answerer=SlowOnQuestion()), script)
+
+    assert texts(mine) == ["You asked: first, slow", "You asked: second, quick", "You asked: third, quick"]
+    assert theirs["text"] == "You asked: another chat, quick"
+
+
+def test_a_source_with_a_huge_title_still_gets_its_answer_through(
+    emu: BotAPIEmulator, make_app: MakeApp
+) -> None:
+    """An article whose title, outlet or link is absurdly long cannot make the reply fail."""
+    citation = Citation(1, "a1", "Big & <bold> " * 1_000, "Outlet " * 500, "javascript:alert(1)", None)
+    answer = Answer("The ferry resumed. [1]", found=True, citations=[citation])
+
+    async def script() -> list[JSON]:
+        emu.send_user_message(DELIVERY_QUESTION)
+        return await replies(emu, USER, 1)
+
+    (reply,) = serve(make_app(answerer=FixedAnswerer(answer)), script)
+
+    assert reply["text"].startswith("The ferry resumed. [1]")
+    assert ERROR_REPLY not in reply["text"] and not link_urls(reply)
+
+
 def test_rate_limited_send_is_retried(emu: BotAPIEmulator, make_app: MakeApp) -> None:
     async def script() -> list[JSON]:
         emu.fail_next("sendMessage", 429, retry_after=1)

@@ -40,11 +40,17 @@ from bot.evaluation import (
 )
 from ingest import FeedError, FeedResult, Ingestor, IngestReport, IngestSettings, format_interval, samples_dir
 from store import KnowledgeBase, StoreError, StoreSettings, open_knowledge_base
-from store.text import format_day
+from store.text import format_day, printable
 
 logger = logging.getLogger(__name__)
 console = Console()
 err_console = Console(stderr=True)
+
+
+def shown(text: str) -> str:
+    """Text from an article or a source, safe to print inside Rich markup: no markup of its own, no
+    terminal escape sequences or control characters (an article could carry them)."""
+    return escape(printable(text))
 
 
 @dataclass
@@ -132,6 +138,7 @@ def configure_logging(verbose: int) -> None:
 def cli(ctx: click.Context, data_dir: Path | None, chroma_url: str | None, verbose: int) -> None:
     """newsdesk: ask questions about news articles, get short answers with numbered citations."""
     configure_logging(verbose)
+    console.soft_wrap = not console.is_terminal  # piped output keeps one line per line
     overrides: dict[str, Any] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
@@ -185,10 +192,10 @@ def stats(app: AppContext, recent: int) -> None:
         table = Table("id", "published", "outlet", "title", title="Newest articles")
         for record in kb.recent_articles(recent):
             table.add_row(
-                escape(record.id),
+                shown(record.id),
                 str(record.published_at or "-"),
-                escape(record.source or "-"),
-                escape(record.title),
+                shown(record.source or "-"),
+                shown(record.title),
             )
         console.print(table)
 
@@ -200,7 +207,7 @@ def forget(app: AppContext, article_ids: tuple[str, ...]) -> None:
     """Remove articles (and their chunks) by id; `newsdesk stats` lists ids."""
     removed, missing = app.ingestor.forget(article_ids)
     for article_id in removed:
-        console.print(f"forgot {escape(article_id)}")
+        console.print(f"forgot {shown(article_id)}")
     if missing:
         raise click.ClickException(f"not in the store: {', '.join(missing)}")
 
@@ -226,7 +233,7 @@ def feeds() -> None:
 def feeds_add(app: AppContext, url: str, every: str | None) -> None:
     """Follow the feed at URL (run `newsdesk feeds refresh` or `newsdesk watch` to fetch it)."""
     feed = app.ingestor.follow(url, every)
-    console.print(f"following {escape(feed.url)} every {format_interval(feed.every)}")
+    console.print(f"following {shown(feed.url)} every {format_interval(feed.every)}")
 
 
 @feeds.command("list")
@@ -238,12 +245,12 @@ def feeds_list(app: AppContext) -> None:
         console.print("no feeds: add one with `newsdesk feeds add URL`")
         return
     for feed in followed:  # a line per feed, never a table cell: a URL must not be cut to fit
-        title = f"[bold]{escape(feed.title)}[/] " if feed.title else ""
-        console.print(f"{title}{escape(feed.url)}", highlight=False, soft_wrap=True)
+        title = f"[bold]{shown(feed.title)}[/] " if feed.title else ""
+        console.print(f"{title}{shown(feed.url)}", highlight=False, soft_wrap=True)
         console.print(
             f"  every {format_interval(feed.every)}, last success {_when(feed.last_success)}, "
             f"{len(feed.seen)} entries seen"
-            + (f", last error: {escape(feed.last_error)}" if feed.last_error else ""),
+            + (f", last error: {shown(feed.last_error)}" if feed.last_error else ""),
             highlight=False,
             soft_wrap=True,
         )
@@ -256,7 +263,7 @@ def feeds_remove(app: AppContext, url: str) -> None:
     """Stop following the feed at URL (its articles stay in the store)."""
     if not app.ingestor.unfollow(url):
         raise click.ClickException(f"not a followed feed: {url}")
-    console.print(f"no longer following {escape(url)}")
+    console.print(f"no longer following {shown(url)}")
 
 
 @feeds.command("refresh")
@@ -285,7 +292,7 @@ def watch(app: AppContext) -> None:
 def _print_refresh(results: list[FeedResult], report: IngestReport) -> None:
     for result in results:
         state = "unchanged" if result.not_modified else f"{len(result.articles)} new or changed entries"
-        console.print(f"{escape(result.url)}: {state}", highlight=False)
+        console.print(f"{shown(result.url)}: {state}", highlight=False)
     _print_report(report)
 
 
@@ -363,7 +370,7 @@ def ask_streaming(newsdesk: Newsdesk, question: str, **options: Any) -> Answer:
 
         def on_token(token: str) -> None:
             written.append(token)
-            live.update(Text(draft_text("".join(written)), style="dim"))
+            live.update(Text(printable(draft_text("".join(written))), style="dim"))
 
         return newsdesk.ask(question, on_token=on_token, **options)
 
@@ -371,8 +378,8 @@ def ask_streaming(newsdesk: Newsdesk, question: str, **options: Any) -> Answer:
 def print_answer(answer: Answer) -> None:
     """An answer (its short answer highlighted first), then its numbered sources (or leads), readably."""
     if answer.short_answer:
-        console.print(Text(answer.short_answer, style="bold reverse"), highlight=False)
-    console.print(answer.text, highlight=False, markup=False)
+        console.print(Text(printable(answer.short_answer), style="bold reverse"), highlight=False)
+    console.print(printable(answer.text), highlight=False, markup=False)
     if answer.citations:
         console.print("\n[bold]Sources[/]")
     elif answer.leads:
@@ -381,7 +388,10 @@ def print_answer(answer: Answer) -> None:
         when = format_day(item.published_at) if item.published_at else "undated"
         line = f"[{item.n}] {item.source or 'unknown outlet'}, “{item.title}”, {when}"
         console.print(
-            line + (f"\n    {item.url}" if item.url else ""), highlight=False, markup=False, soft_wrap=True
+            printable(line + (f"\n    {item.url}" if item.url else "")),
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
     console.print()
 
@@ -486,14 +496,14 @@ def _run_ingest(app: AppContext, sources: Sequence[str]) -> IngestReport:
 def _print_report(report: IngestReport) -> None:
     console.print(report.summary())
     for failure in report.failed:
-        console.print(f"[red]failed[/] {escape(failure.origin)}: {escape(failure.reason)}", highlight=False)
+        console.print(f"[red]failed[/] {shown(failure.origin)}: {shown(failure.reason)}", highlight=False)
     for label, notices in (("superseded", report.superseded), ("duplicate", report.duplicates)):
         for notice in notices:
             console.print(
-                f"[yellow]{label}[/] {escape(notice.origin)}: {escape(notice.reason)}", highlight=False
+                f"[yellow]{label}[/] {shown(notice.origin)}: {shown(notice.reason)}", highlight=False
             )
     for note in report.notes:
-        console.print(f"[yellow]note[/] {escape(note.origin)}: {escape(note.note)}", highlight=False)
+        console.print(f"[yellow]note[/] {shown(note.origin)}: {shown(note.note)}", highlight=False)
     if report.repaired_chunks:
         console.print(f"repaired: removed {report.repaired_chunks} chunks left by an interrupted ingest")
 

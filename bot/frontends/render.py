@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html import escape as _html_escape
+from urllib.parse import urlsplit
 
 from telegram.constants import MessageLimit
 
@@ -11,6 +12,11 @@ from bot.answering import Answer, Citation
 from store.text import format_day, split_sentences
 
 LIMIT = MessageLimit.MAX_TEXT_LENGTH
+TITLE_CHARS = 1_000
+"""Most characters of a source's title, once escaped; a source line stays far under `LIMIT`."""
+OUTLET_CHARS = 200
+URL_CHARS = 2_000
+"""A longer link (once escaped) is left out and the title shown plain."""
 
 
 def escape(text: str) -> str:
@@ -19,13 +25,18 @@ def escape(text: str) -> str:
 
 
 def source_line(item: Citation) -> str:
-    """`[n] <a href=url>Title</a> — Outlet, 3 Jan 2025`, everything from the article escaped."""
-    title = escape(item.title or "untitled")
-    linked = f'<a href="{_html_escape(item.url, quote=True)}">{title}</a>' if item.url else title
+    """`[n] <a href=url>Title</a> — Outlet, 3 Jan 2025`, everything from the article escaped.
+
+    Whatever the article's fields, the line fits in a message: a title or outlet too long is cut
+    (at a character, never inside an escape), and only an http(s) link of sensible length is linked.
+    """
+    title = _escaped_within(item.title or "untitled", TITLE_CHARS)
+    href = _html_escape(item.url, quote=True) if item.url and _linkable(item.url) else None
+    linked = f'<a href="{href}">{title}</a>' if href and len(href) <= URL_CHARS else title
     details = ", ".join(
         part
         for part in (
-            escape(item.source) if item.source else "",
+            _escaped_within(item.source, OUTLET_CHARS) if item.source else "",
             format_day(item.published_at) if item.published_at else "",
         )
         if part
@@ -48,6 +59,23 @@ def render_answer(answer: Answer) -> list[str]:
     elif answer.leads:
         blocks.append("<b>Closest articles</b>\n" + "\n".join(source_line(c) for c in answer.leads))
     return pack(blocks)
+
+
+def _escaped_within(text: str, limit: int) -> str:
+    """The escaped text, cut (before escaping, with "…") so that it is at most `limit` characters."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    keep = limit - 1
+    while len(escape(text[:keep])) > limit - 1:
+        keep -= max(1, (len(escape(text[:keep])) - limit) // 5)
+    return escape(text[:keep]) + "…"
+
+
+def _linkable(url: str) -> bool:
+    """Whether a URL may be a link: http(s) only (never `javascript:` or `data:`)."""
+    parts = urlsplit(url)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def pack(blocks: list[str], limit: int = LIMIT) -> list[str]:

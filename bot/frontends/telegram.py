@@ -13,7 +13,8 @@ import logging
 import re
 import secrets
 import tempfile
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
+    BaseUpdateProcessor,
     CallbackContext,
     CommandHandler,
     ContextTypes,
@@ -77,6 +79,7 @@ FEED_CHECK_EVERY = 60.0  # seconds between checks for feeds whose refresh interv
 LINK = re.compile(r"^\s*(https?://\S+)\s*$", re.IGNORECASE)
 STATE_FILE = "telegram-chats.pickle"
 """Chat histories in the data dir (a new name: files of the untyped state before it are ignored)."""
+MAX_CONCURRENT_UPDATES = 256
 
 
 class BotData:
@@ -99,6 +102,39 @@ class ChatData:
 
 Context = CallbackContext[ExtBot[None], dict[Any, Any], ChatData, BotData]
 CONTEXT_TYPES = ContextTypes(bot_data=BotData, chat_data=ChatData)
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats are handled at once; those of one chat one after another, in the
+    order they came, so several questions sent together are answered in order."""
+
+    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._pending: Counter[int] = Counter()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Await the update's coroutine once the earlier updates of its chat are done."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())  # asyncio.Lock wakes waiters in order
+        self._pending[chat.id] += 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._pending[chat.id] -= 1
+            if not self._pending[chat.id]:  # no chat keeps a lock once it is quiet
+                del self._pending[chat.id]
+                del self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
 
 
 @contextlib.asynccontextmanager
@@ -431,7 +467,7 @@ def build_application(
         .context_types(CONTEXT_TYPES)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(True)
+        .concurrent_updates(PerChatUpdateProcessor())
         .post_init(post_init)
     )
     if settings.telegram_base_url:
