@@ -3,7 +3,10 @@
 Nothing here raises for a bad URL or a bad server: every outcome is a `Page`, a `NotModified` or a
 `FetchFailure` naming the URL and the reason in one line. Before each request (redirect hops
 included) the URL must be http(s), its host must resolve only to public addresses (unless
-`allow_private`), and robots.txt must allow it; requests to one host are spaced by `host_delay`.
+`allow_private`), and robots.txt (RFC 9309, read by Protego) must allow it; requests to one host are
+spaced by `host_delay`. The connection is then made to the very address that was checked (a
+resolver answering differently the second time cannot send it elsewhere; TLS still verifies the
+URL's host name), and one deadline covers connecting, the headers and the body.
 
 A `Fetcher` keeps per-host state (robots.txt rules, time of the last request) and is meant to be
 used from one thread at a time.
@@ -17,17 +20,19 @@ import ipaddress
 import logging
 import re
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
-from urllib.robotparser import RobotFileParser
 
+import httpcore
 import httpx
+from protego import Protego
 
 from ingest.errors import LoadError
 from ingest.identity import article_id, canonical_url
@@ -84,7 +89,8 @@ class FetchPolicy:
     timeout: float = 10.0
     """Seconds to connect, and to wait for each read."""
     deadline: float = 60.0
-    """Seconds one response may take in all, so a server dripping bytes cannot hold a fetch forever."""
+    """Seconds one request may take in all (connecting, headers, body), so a server dripping bytes
+    cannot hold a fetch forever."""
     max_mb: float = 5.0
     max_redirects: int = 5
     host_delay: float = 1.0
@@ -136,6 +142,8 @@ class Page:
     content_type: str
     etag: str | None = None
     last_modified: str | None = None
+    charset: str | None = None
+    """The encoding the server declared in Content-Type, which outranks the page's own <meta>."""
 
 
 @dataclass(frozen=True)
@@ -161,16 +169,24 @@ class Fetcher:
         resolver: Resolver = system_resolver,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        """`client` replaces the fetcher's own (a proxy's, in tests): requests then go where that
+        client sends them, so connections are not pinned to the checked addresses. `ssl_context`
+        (the system's CAs by default) is for the fetcher's own client."""
         self.policy = policy or FetchPolicy()
         self._owns_client = client is None
-        self.client = client if client is not None else httpx.Client()
+        self._backend = PinnedBackend()
+        if client is None:
+            transport = PinnedTransport(self._backend, ssl_context or httpx.create_ssl_context())
+            client = httpx.Client(transport=transport, trust_env=False)
+        self.client = client
         self._resolver = resolver
         self._clock = clock
         self._sleep = sleep
         self._last_request: dict[str, float] = {}
         self._crawl_delay: dict[str, float] = {}
-        self._robots: dict[str, tuple[float, RobotFileParser | FetchFailure]] = {}
+        self._robots: dict[str, tuple[float, Protego | FetchFailure]] = {}
 
     def close(self) -> None:
         """Close the HTTP client if this fetcher created it."""
@@ -248,6 +264,7 @@ class Fetcher:
         """One HTTP request: its outcome, or the URL it redirects to."""
         host = _host_key(url)
         self._wait_turn(host)
+        self._backend.deadline = time.monotonic() + self.policy.deadline
         try:
             with self.client.stream(
                 "GET",
@@ -258,6 +275,8 @@ class Fetcher:
             ) as response:
                 return self._read(origin, response, accept, max_bytes)
         except httpx.TimeoutException as error:
+            if self._backend.expired():
+                return FetchFailure(origin, f"took over {self.policy.deadline:g} s", retry=True)
             doing = "connecting" if isinstance(error, httpx.ConnectTimeout) else "waiting for the server"
             return FetchFailure(origin, f"timed out {doing} (after {self.policy.timeout:g} s)", retry=True)
         except httpx.HTTPError as error:  # refused or reset connections, TLS and protocol errors
@@ -265,6 +284,7 @@ class Fetcher:
         except httpx.InvalidURL as error:
             return FetchFailure(origin, f"invalid URL: {error}")
         finally:
+            self._backend.deadline = None
             self._last_request[host] = self._clock()
 
     def _read(
@@ -285,7 +305,8 @@ class Fetcher:
                 status=status,
                 retry=status >= 500 or status in (408, 429),
             )
-        media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        content_type = response.headers.get("content-type", "")
+        media = content_type.split(";")[0].strip().lower()
         if accept and media and media not in accept:
             wanted = "HTML" if accept == HTML_TYPES else " or ".join(sorted(accept))
             return FetchFailure(origin, f"not {wanted} (content type {media})")
@@ -310,6 +331,7 @@ class Fetcher:
             content_type=media,
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
+            charset=_charset(content_type),
         )
 
     # ----------------------------------------------------------------------------- safety and manners
@@ -326,14 +348,16 @@ class Fetcher:
             port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
         except ValueError:
             return f"invalid port in URL {url}", False
-        refused = self._address_refusal(host, port)
+        refused = self._address_refusal(host, port, url)
         if refused is not None:
             return refused
         if robots:
             return self._robots_refusal(url)
         return None
 
-    def _address_refusal(self, host: str, port: int) -> tuple[str, bool] | None:
+    def _address_refusal(self, host: str, port: int, url: str) -> tuple[str, bool] | None:
+        """Why the host may not be reached, if so; else None, with the connection pinned to the
+        first of the addresses checked."""
         try:
             addresses = [(host, ipaddress.ip_address(host))]
             literal = True
@@ -346,16 +370,15 @@ class Fetcher:
                 return f"DNS lookup failed for {host}: {detail}", True
             if not addresses:
                 return f"DNS lookup found no address for {host}", True
-        if self.policy.allow_private:
-            return None
         for text, address in addresses:
             kind = non_public_kind(address)
-            if kind is not None:
+            if kind is not None and not self.policy.allow_private:
                 what = f"{host} is" if literal else f"{host} resolves to {text},"
                 return (
                     f"{what} a {kind} address: refused (set NEWSDESK_ALLOW_PRIVATE_URLS=1 to allow)",
                     False,
                 )
+        self._backend.pin(httpx.URL(url).raw_host.decode("ascii"), port, str(addresses[0][1]))
         return None
 
     def _wait_turn(self, host: str) -> None:
@@ -373,30 +396,30 @@ class Fetcher:
         cached = self._robots.get(site)
         if cached is None or cached[0] <= self._clock():
             rules = self._load_robots(site)
-            ttl = self.policy.robots_ttl if isinstance(rules, RobotFileParser) else _ROBOTS_RETRY_SECONDS
+            ttl = self.policy.robots_ttl if isinstance(rules, Protego) else _ROBOTS_RETRY_SECONDS
             cached = self._clock() + ttl, rules
             self._robots[site] = cached
         rules = cached[1]
         if isinstance(rules, FetchFailure):
             return rules.reason, True
-        if not rules.can_fetch(self.policy.user_agent, url):
+        if not rules.can_fetch(url, self.policy.user_agent):
             return "disallowed by robots.txt", False
         return None
 
-    def _load_robots(self, site: str) -> RobotFileParser | FetchFailure:
-        """The robots.txt rules of a site, or why it cannot be read (RFC 9309 semantics)."""
+    def _load_robots(self, site: str) -> Protego | FetchFailure:
+        """The robots.txt rules of a site, or why it cannot be read (RFC 9309: the longest matching
+        rule wins, `*` and `$` are wildcards)."""
         robots_url = f"{site}/robots.txt"
         fetched = self._get(
             robots_url, {"User-Agent": self.policy.user_agent}, None, ROBOTS_MAX_BYTES, robots=False
         )
-        rules = RobotFileParser(robots_url)
         if isinstance(fetched, Page):
-            rules.parse(fetched.content.decode("utf-8", errors="replace").splitlines())
+            rules = Protego.parse(fetched.content.decode("utf-8", errors="replace"))
             delay = rules.crawl_delay(self.policy.user_agent)
             if delay:
                 self._crawl_delay[_host_key(site)] = min(float(delay), _MAX_CRAWL_DELAY)
         elif isinstance(fetched, FetchFailure) and fetched.status is not None and fetched.status < 500:
-            rules.parse([])  # "unavailable" (4xx): no rules, so everything is allowed
+            rules = Protego.parse("")  # "unavailable" (4xx): no rules, so everything is allowed
         else:
             # "unreachable" (5xx, network errors): assume everything is disallowed for now.
             reason = fetched.reason if isinstance(fetched, FetchFailure) else "unexpected 304"
@@ -405,13 +428,118 @@ class Fetcher:
         return rules
 
 
+# ----------------------------------------------------------------------------- connections
+
+
+class PinnedBackend(httpcore.NetworkBackend):
+    """httpcore's network backend, connecting only to the addresses the fetcher checked (`pin`) and
+    giving every connect, read and write no more time than the request's `deadline` leaves."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._pins: dict[tuple[str, int], str] = {}
+        self.deadline: float | None = None
+        """time.monotonic() by which the current request must be done, or None."""
+
+    def pin(self, host: str, port: int, address: str) -> None:
+        """Connect `host:port` (the URL's host, IDNA-encoded) to `address` from now on."""
+        self._pins[(host.lower(), port)] = address
+
+    def expired(self) -> bool:
+        """Whether the current request's deadline has passed."""
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def time_left(self, timeout: float | None) -> float | None:
+        """The timeout to give one operation: `timeout`, or less when the deadline is nearer."""
+        if self.deadline is None:
+            return timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("the request's deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        """A connection to the address pinned for `host:port`; refused for a host never checked."""
+        address = self._pins.get((host.lower(), port))
+        if address is None:
+            raise httpcore.ConnectError(f"{host}:{port} was not checked before connecting")
+        stream = self._inner.connect_tcp(
+            address, port, self.time_left(timeout), local_address=local_address, socket_options=socket_options
+        )
+        return _DeadlineStream(stream, self)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        """Never: fetching is over TCP only."""
+        raise httpcore.ConnectError("unix sockets are not fetched")
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep (httpcore's retries)."""
+        self._inner.sleep(seconds)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read, write and TLS handshake ends by the backend's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream, backend: PinnedBackend) -> None:
+        self._stream = stream
+        self._backend = backend
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        """Read, within the deadline."""
+        return self._stream.read(max_bytes, self._backend.time_left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        """Write, within the deadline."""
+        self._stream.write(buffer, self._backend.time_left(timeout))
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        """TLS over the pinned connection, verified against the URL's host name (`server_hostname`)."""
+        upgraded = self._stream.start_tls(ssl_context, server_hostname, self._backend.time_left(timeout))
+        return _DeadlineStream(upgraded, self._backend)
+
+    def get_extra_info(self, info: str) -> Any:
+        """What the underlying stream knows (the socket, the TLS object...)."""
+        return self._stream.get_extra_info(info)
+
+
+class PinnedTransport(httpx.HTTPTransport):
+    """httpx's transport over a `PinnedBackend`: no proxies, the checked address, the deadline."""
+
+    def __init__(self, backend: PinnedBackend, ssl_context: ssl.SSLContext) -> None:
+        super().__init__(verify=ssl_context, trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context, max_connections=20, keepalive_expiry=5.0, network_backend=backend
+        )
+
+
+def _charset(content_type: str) -> str | None:
+    """The `charset=` parameter of a Content-Type header, if any."""
+    match = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type, re.IGNORECASE)
+    return match.group(1) if match else None
+
+
 # ----------------------------------------------------------------------------- pages to articles
 
 
 def page_article(page: Page, *, min_chars: int = 0) -> Article | FetchFailure:
     """The article on a fetched HTML page, identified by its canonical URL; or why there is none."""
     try:
-        article = html_article(page.content, origin=page.url, url=page.final_url)
+        article = html_article(page.content, origin=page.url, url=page.final_url, charset=page.charset)
     except LoadError as error:
         return FetchFailure(page.url, str(error))
     if len(article.body) < min_chars:

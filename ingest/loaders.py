@@ -335,12 +335,16 @@ def _dateline(paragraphs: list[str]) -> tuple[str | None, date | None]:
 # ----------------------------------------------------------------------------- html
 
 
-def html_article(data: bytes, origin: str, url: str | None = None) -> Article:
-    """An article from a web page: main text and metadata extracted by trafilatura."""
+def html_article(data: bytes, origin: str, url: str | None = None, charset: str | None = None) -> Article:
+    """An article from a web page: main text and metadata extracted by trafilatura.
+
+    The encoding is the server's `charset` when it sent one (it outranks the page's own), else the
+    page's `<meta charset>`, else what `decode_text` finds.
+    """
     import trafilatura
 
     declared = _HTML_CHARSET.search(data[:4096])
-    html = decode_text(data, declared.group(1).decode("ascii") if declared else None)
+    html = decode_text(data, charset or (declared.group(1).decode("ascii") if declared else None))
     document = trafilatura.bare_extraction(
         html, url=url, with_metadata=True, include_comments=False, include_tables=True
     )

@@ -31,6 +31,7 @@ import contextlib
 import hashlib
 import html
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -190,13 +191,25 @@ MENU_PAGE = (
     b"<body><nav><a href='/'>Home</a> <a href='/news'>News</a></nav></body></html>"
 )
 """A page with two words of navigation and no article."""
+CP1250_PAGE = (
+    "<!doctype html><html><head><title>Žluťoučký kůň v Brně</title></head><body><article>"
+    "<h1>Žluťoučký kůň v Brně</h1>"
+    + "<p>Příliš žluťoučký kůň úpěl ďábelské ódy na náměstí v Brně, kde se sešli občané.</p>"
+    + "<p>Městská rada v úterý schválila opravu mostu přes řeku Svratku za dvanáct milionů korun.</p>"
+    + "<p>Práce začnou v květnu a potrvají do podzimu; chodci budou moci přejít po lávce.</p>"
+    + "</article></body></html>"
+)
+"""A Czech page sent as windows-1250, said in Content-Type only (no <meta charset>)."""
 BROKEN_FEED = b"<?xml version='1.0'?>\n<rss version='2.0'><channel><title>Oops</title><item><title>Half"
 
 
 class NewsServer:
-    """A threaded HTTP server on 127.0.0.1 serving the made-up site; use it as a context manager."""
+    """A threaded HTTP server on 127.0.0.1 serving the made-up site; use it as a context manager.
 
-    def __init__(self) -> None:
+    With `tls` (a server-side SSL context), it serves HTTPS instead.
+    """
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.stories = default_stories()
         self.feeds: dict[str, FeedSpec] = {
             "/feeds/rss.xml": FeedSpec("rss", ["ferry", "telescopes"]),
@@ -215,6 +228,10 @@ class NewsServer:
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         self._httpd.news = self  # type: ignore[attr-defined]
+        self.scheme = "http"
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+            self.scheme = "https"
         # A short poll interval: shutdown() waits for the loop to notice, once per test.
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
 
@@ -237,7 +254,7 @@ class NewsServer:
     @property
     def base(self) -> str:
         """The server's own origin, also its proxy URL."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def url(self, path: str) -> str:
         """An absolute URL on 127.0.0.1 for a path."""
@@ -485,6 +502,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, "text/html", EMPTY_PAGE)
         elif route == "/huge":
             self._huge()
+        elif route == "/drip-headers":
+            self._drip_headers()
+        elif route == "/cp1250":
+            self._send(200, "text/html; charset=windows-1250", CP1250_PAGE.encode("cp1250"))
         elif route == "/report.pdf":
             self._send(200, "application/pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\n")
         elif route == "/empty":
@@ -535,6 +556,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Location", location)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    def _drip_headers(self) -> None:
+        # A header a byte at a time, each well within any read timeout, for 20 seconds.
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+        for _ in range(100):
+            if self.news._stopping.is_set():
+                return
+            self.wfile.write(b"a")
+            self.wfile.flush()
+            self.news.wait(0.2)
 
     def _huge(self) -> None:
         # No Content-Length: the client has to count what it reads and stop.

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import socket
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
+import trustme
 
 import ingest
 import store
@@ -29,9 +33,9 @@ from ingest.identity import article_id
 from store.records import Article
 
 try:  # works whether or not tests/ is a package
-    from tests.news_server import WIRE_OUTLET, FakeClock, NewsServer, fake_dns
+    from tests.news_server import PUBLIC_ADDRESS, WIRE_OUTLET, FakeClock, NewsServer, fake_dns
 except ImportError:
-    from news_server import WIRE_OUTLET, FakeClock, NewsServer, fake_dns
+    from news_server import PUBLIC_ADDRESS, WIRE_OUTLET, FakeClock, NewsServer, fake_dns
 
 MakeFetcher = Callable[..., Fetcher]
 
@@ -466,3 +470,97 @@ def test_a_left_out_wire_copy_is_not_embedded_again_until_its_original_is_forgot
     after = ingest.ingest_articles([copy], kb, chunker)
     assert after.added == [copy.id] and after.chunks_written > 0
     assert [record.id for record in kb.all_articles()] == [copy.id]
+
+
+# ----------------------------------------------------------------------------- hardening
+
+
+def own_fetcher(**policy: object) -> Fetcher:
+    """A fetcher with its own client (pinned connections, the deadline), as the product makes it."""
+    settings: dict[str, object] = {"allow_private": True, "host_delay": 0.0, "timeout": 1.0}
+    settings.update(policy)
+    return Fetcher(FetchPolicy(**settings))  # type: ignore[arg-type]
+
+
+def test_a_server_dripping_headers_is_cut_off_at_the_deadline(server: NewsServer) -> None:
+    """Each header byte comes well within the read timeout; the deadline covers headers too."""
+    with own_fetcher(deadline=2.0, respect_robots=False) as fetcher:
+        started = time.monotonic()
+        failure = fetch_failure(fetcher, server.url("/drip-headers"))
+        elapsed = time.monotonic() - started
+    assert "took over 2 s" in failure.reason and failure.retry
+    assert elapsed < 5.0
+
+
+def test_a_rebinding_resolver_cannot_send_the_fetch_to_loopback(
+    server: NewsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name is checked when it resolves to a public address; the connection goes to that
+    address, not to the loopback one the same name resolves to the next time it is asked."""
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def rebinding(host: object, port: object, *args: object, **kwargs: object) -> list[Any]:
+        if host == "rebind.test":
+            asked.append(host)
+            address = PUBLIC_ADDRESS if len(asked) == 1 else "127.0.0.1"
+            return real(address, port, *args, **kwargs)  # type: ignore[arg-type]
+        return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    with own_fetcher(allow_private=False, respect_robots=False, timeout=0.5, deadline=2.0) as fetcher:
+        failure = fetch_failure(fetcher, f"http://rebind.test:{server.port}/news/ferry")
+    assert asked == ["rebind.test"]  # resolved once, for the check
+    assert server.requests() == []  # nothing reached the loopback server
+    assert failure.retry
+
+
+def test_connections_go_to_the_checked_address(server: NewsServer) -> None:
+    """A name only the fetcher's resolver knows is fetched from the address it gave."""
+    with Fetcher(
+        FetchPolicy(allow_private=True, host_delay=0.0, timeout=2.0),
+        resolver=lambda host, port: ["127.0.0.1"],
+    ) as fetcher:
+        article = fetch_ok(fetcher, f"http://courier.test:{server.port}/news/ferry")
+    assert article.title.startswith("Lakeport ferry")
+    assert {request.host for request in server.requests("/news/ferry")} == {f"courier.test:{server.port}"}
+
+
+def test_tls_over_a_pinned_connection_checks_the_url_host_name() -> None:
+    """Pinning the address keeps certificate checks on the name in the URL: the site's own name
+    passes, another name served from the same address does not."""
+    authority = trustme.CA()
+    served = authority.issue_cert("news.test")
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.configure_cert(tls)
+    trusted = ssl.create_default_context()
+    authority.configure_trust(trusted)
+    with (
+        NewsServer(tls=tls) as https,
+        Fetcher(
+            FetchPolicy(allow_private=True, host_delay=0.0, timeout=2.0, respect_robots=False),
+            resolver=lambda host, port: ["127.0.0.1"],
+            ssl_context=trusted,
+        ) as fetcher,
+    ):
+        article = fetch_ok(fetcher, f"https://news.test:{https.port}/news/ferry")
+        wrong = fetch_failure(fetcher, f"https://other.test:{https.port}/news/ferry")
+    assert article.title.startswith("Lakeport ferry")
+    assert "certificate" in wrong.reason.lower() or "hostname" in wrong.reason.lower()
+
+
+def test_robots_txt_follows_rfc_9309(server: NewsServer, make_fetcher: MakeFetcher) -> None:
+    """Wildcards and `$` are understood, and the longest matching rule wins over the first one."""
+    server.robots = "User-agent: *\nDisallow: /news/*\nAllow: /news/ferry$\nDisallow: /*.pdf$\n"
+    fetcher = make_fetcher()
+    fetch_ok(fetcher, server.url("/news/ferry"))
+    assert "robots.txt" in fetch_failure(fetcher, server.url("/news/telescopes")).reason
+    assert "robots.txt" in fetch_failure(fetcher, server.url("/report.pdf")).reason
+
+
+def test_the_servers_charset_decodes_the_page(server: NewsServer, make_fetcher: MakeFetcher) -> None:
+    """A page sent as windows-1250 (said in Content-Type, not in the page) reads as Czech, not as
+    Windows-1252 mojibake."""
+    article = fetch_ok(make_fetcher(), server.url("/cp1250"))
+    assert article.title == "Žluťoučký kůň v Brně"
+    assert "ďábelské ódy" in article.body
