@@ -35,3 +35,10 @@ class IngestSettings(BaseSettings):
         False, description="Allow private, loopback and link-local addresses (tests, intranets)."
     )
     feed_every: str = Field("30m", description="Default refresh interval of a new feed.")
+    feed_max_new: int = Field(
+        50, ge=1, description="New or changed entries fetched per feed and refresh (the rest next time)."
+    )
+    feed_seen_days: int = Field(
+        90, ge=1, description="Days an entry gone from its feed is remembered (so it is not fetched again)."
+    )
+    fetch_workers: int = Field(4, ge=1, le=32, description="Hosts fetched at once (one at a time per host).")

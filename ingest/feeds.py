@@ -1,21 +1,29 @@
 """Feeds to follow (RSS 0.9x/1.0/2.0 and Atom), refreshed with conditional GETs into new and changed articles.
 
-`FeedStore` keeps the registry in one JSON file (`<data_dir>/feeds.json`), written atomically.
-`refresh` fetches one feed and the pages of its new or changed entries; `refresh_all` does every
-feed (or every due one). Both update the feeds' state in memory: call `FeedStore.save()` once the
-articles are ingested, so a crash in between costs a repeated fetch, never a lost article.
+`FeedStore` keeps the registry in one JSON file (`<data_dir>/feeds.json`), written atomically under a
+file lock, so the bot, `newsdesk watch` and `newsdesk feeds add` can share it. `refresh` fetches one
+feed and the pages of its new or changed entries (newest first, at most `FeedLimits.max_new` a time,
+pages of different hosts at once); `refresh_all` does every feed (or every due one). Every few
+entries a `checkpoint` stores their articles and then saves the feed's state, so an interrupted
+refresh resumes where it stopped, and a crash costs a repeated fetch, never a lost article.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
+import fcntl
 import hashlib
+import html
 import json
 import logging
 import os
+import queue
 import re
 import tempfile
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
@@ -35,14 +43,32 @@ logger = logging.getLogger(__name__)
 
 FEEDS_FILE = "feeds.json"
 DEFAULT_EVERY = timedelta(minutes=30)
-MAX_SEEN = 500
-"""Entries remembered per feed; more than any feed lists at once, so none is fetched twice."""
 FALLBACK_MIN_CHARS = 300
 """An entry's own text stands in for its page only when it is at least this long."""
 
 _INTERVAL = re.compile(r"(\d+)\s*([smhd])", re.IGNORECASE)
 _UNITS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
+"""2: each seen entry keeps the day it was last listed (1 kept only its fingerprint)."""
+
+
+@dataclass(frozen=True)
+class FeedLimits:
+    """How much one refresh of a feed may do, and how long its entries are remembered."""
+
+    max_new: int = 50
+    """New or changed entries fetched per refresh, newest first; the rest at the next refresh."""
+    seen_days: int = 90
+    """An entry gone from its feed this many days is forgotten (a feed lists each entry for a while)."""
+    max_seen: int = 50_000
+    """A last bound on the entries remembered per feed, the longest gone dropped first."""
+    checkpoint_every: int = 10
+    """Entries read between two checkpoints (their articles stored, then the feed's state saved)."""
+
+
+Checkpoint = Callable[["Feed", builtins.list[Article | LoadFailure]], None]
+"""Called with a feed and the articles and failures read since the last call: store them, then save
+the feed (its state already counts them as seen)."""
 
 
 class FeedError(Exception):
@@ -82,8 +108,8 @@ class Feed:
     last_checked: datetime | None = None
     last_success: datetime | None = None
     last_error: str | None = None
-    seen: dict[str, str] = field(default_factory=dict)
-    """Entry id (or link) to a fingerprint of its content, oldest first."""
+    seen: dict[str, tuple[str, date]] = field(default_factory=dict)
+    """Entry id (or link) to a fingerprint of its content and the last day the feed listed it."""
 
     def is_due(self, now: datetime) -> bool:
         """Whether the feed should be refreshed at `now`."""
@@ -100,14 +126,20 @@ class Feed:
             "last_checked": _iso(self.last_checked),
             "last_success": _iso(self.last_success),
             "last_error": self.last_error,
-            "seen": self.seen,
+            "seen": {key: [fingerprint, day.isoformat()] for key, (fingerprint, day) in self.seen.items()},
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Feed:
         """A feed from `to_json`'s output; raises FeedError when it is not that."""
         try:
-            seen = data.get("seen") or {}
+            today = datetime.now(UTC).date()
+            seen = {
+                str(key): (str(value), today)  # format 1: a fingerprint, listed as of now
+                if isinstance(value, str)
+                else (str(value[0]), date.fromisoformat(str(value[1])))
+                for key, value in (data.get("seen") or {}).items()
+            }
             return cls(
                 url=str(data["url"]),
                 every=parse_interval(str(data.get("every") or "30m")),
@@ -117,26 +149,30 @@ class Feed:
                 last_checked=_datetime(data.get("last_checked")),
                 last_success=_datetime(data.get("last_success")),
                 last_error=data.get("last_error"),
-                seen={str(key): str(value) for key, value in seen.items()},
+                seen=seen,
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
             raise FeedError(f"invalid feed record {str(data)[:80]!r}: {error}") from error
 
 
 class FeedStore:
-    """The registry of followed feeds, kept in one JSON file."""
+    """The registry of followed feeds, kept in one JSON file.
 
-    def __init__(self, path: Path, *, max_seen: int = MAX_SEEN) -> None:
+    Every change is a read-modify-write of the file under an exclusive lock (`<file>.lock`), so
+    processes sharing a data dir never undo each other's changes: a refresh saves only the state
+    of the feed it refreshed (`save_state`), and a feed added meanwhile stays.
+    """
+
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.max_seen = max_seen
         self._feeds: dict[str, Feed] = {}
         if path.exists():
             self._feeds = {feed.url: feed for feed in _read(path)}
 
     @classmethod
-    def in_data_dir(cls, data_dir: Path, *, max_seen: int = MAX_SEEN) -> FeedStore:
+    def in_data_dir(cls, data_dir: Path) -> FeedStore:
         """The registry kept in `<data_dir>/feeds.json`."""
-        return cls(data_dir / FEEDS_FILE, max_seen=max_seen)
+        return cls(data_dir / FEEDS_FILE)
 
     def add(self, url: str, every: str | timedelta = DEFAULT_EVERY) -> Feed:
         """Follow a feed (or change how often an already followed one is refreshed), and save."""
@@ -147,20 +183,23 @@ class FeedStore:
         interval = parse_interval(every) if isinstance(every, str) else every
         if interval <= timedelta(0):
             raise FeedError("the refresh interval must be longer than zero")
-        feed = self._feeds.get(url)
-        if feed is None:
-            feed = self._feeds[url] = Feed(url, interval)
-        else:
-            feed.every = interval
-        self.save()
+        with self._locked():
+            on_disk = self._on_disk()
+            on_disk.setdefault(url, Feed(url, interval)).every = interval
+            self._write(on_disk)
+        feed = self._feeds.setdefault(url, on_disk[url])
+        feed.every = interval
         return feed
 
     def remove(self, url: str) -> bool:
         """Stop following a feed and save; False when it was not followed."""
-        if self._feeds.pop(url.strip(), None) is None:
-            return False
-        self.save()
-        return True
+        url = url.strip()
+        with self._locked():
+            on_disk = self._on_disk()
+            known = on_disk.pop(url, None) is not None
+            if known:
+                self._write(on_disk)
+        return self._feeds.pop(url, None) is not None or known
 
     def get(self, url: str) -> Feed | None:
         """The followed feed with this URL, if any."""
@@ -174,11 +213,39 @@ class FeedStore:
         """The feeds whose refresh interval has passed at `now`."""
         return [feed for feed in self._feeds.values() if feed.is_due(now)]
 
+    def save_state(self, feed: Feed) -> None:
+        """Save what a refresh learnt about one feed, keeping every other change made to the file
+        meanwhile (its interval, other feeds); nothing when the feed was removed meanwhile."""
+        with self._locked():
+            on_disk = self._on_disk()
+            current = on_disk.get(feed.url)
+            if current is None:
+                return
+            on_disk[feed.url] = replace(feed, every=current.every)
+            self._write(on_disk)
+
     def save(self) -> None:
-        """Write the registry atomically: a temporary file next to it, then a rename."""
+        """Write the registry as it is in memory, over whatever the file holds (under the lock)."""
+        with self._locked():
+            self._write(self._feeds)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "a", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _on_disk(self) -> dict[str, Feed]:
+        return {feed.url: feed for feed in _read(self.path)} if self.path.exists() else {}
+
+    def _write(self, feeds: dict[str, Feed]) -> None:
+        """Write feeds atomically: a temporary file next to the registry, then a rename."""
         text = json.dumps(
-            {"version": _FORMAT_VERSION, "feeds": [feed.to_json() for feed in self._feeds.values()]},
+            {"version": _FORMAT_VERSION, "feeds": [feed.to_json() for feed in feeds.values()]},
             indent=2,
             ensure_ascii=False,
         )
@@ -220,6 +287,8 @@ class FeedResult:
     articles: builtins.list[Article] = field(default_factory=builtins.list)
     failures: builtins.list[LoadFailure] = field(default_factory=builtins.list)
     not_modified: bool = False
+    deferred: int = 0
+    """New or changed entries left for the next refresh (over `FeedLimits.max_new`)."""
 
     @property
     def loaded(self) -> builtins.list[Loaded]:
@@ -234,31 +303,46 @@ class FeedResult:
 
 def refresh(
     feed: Feed,
-    fetcher: Fetcher,
+    fetchers: Fetcher | Sequence[Fetcher],
     now: datetime,
     *,
-    max_seen: int = MAX_SEEN,
+    limits: FeedLimits | None = None,
     fallback_min_chars: int = FALLBACK_MIN_CHARS,
+    checkpoint: Checkpoint | None = None,
 ) -> FeedResult:
     """Fetch a feed (conditionally) and the pages of its new or changed entries; update its state.
 
-    An unchanged feed costs one small request. A page that cannot be fetched is replaced by the
-    entry's own text when that is long enough, else reported. Entries that failed for a reason that
-    may pass (timeouts, 5xx, DNS) are tried again at the next refresh.
+    An unchanged feed costs one small request. New and changed entries are read newest first, at
+    most `limits.max_new` of them (the rest at the next refresh). Their pages are fetched by
+    `fetchers`, each taking the hosts that hash to it, so different hosts are fetched at once while
+    one host's pages still come one after another, spaced by its fetcher's politeness. A page that
+    cannot be fetched is replaced by the entry's own text when that is long enough, else reported;
+    entries that failed for a reason that may pass (timeouts, 5xx, DNS) are tried again next time.
+    With `checkpoint`, the articles and failures are handed over every `limits.checkpoint_every`
+    entries, and once more at the end (possibly none), with the feed's state up to date.
     """
+    limits = limits or FeedLimits()
+    fetchers = [fetchers] if isinstance(fetchers, Fetcher) else builtins.list(fetchers)
     now = _aware(now)
+    today = now.date()
     result = FeedResult(feed.url)
     feed.last_checked = now
-    fetched = fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+    fetched = fetchers[_worker(feed.url, len(fetchers))].get(
+        feed.url, etag=feed.etag, last_modified=feed.last_modified
+    )
     if isinstance(fetched, NotModified):
         result.not_modified = True
         feed.etag = fetched.etag or feed.etag
         feed.last_modified = fetched.last_modified or feed.last_modified
         feed.last_success, feed.last_error = now, None
+        if checkpoint:
+            checkpoint(feed, [])
         return result
     if isinstance(fetched, FetchFailure):
         feed.last_error = fetched.reason
         result.failures.append(fetched)
+        if checkpoint:
+            checkpoint(feed, [])
         return result
     parsed = feedparser.parse(
         fetched.content,
@@ -272,31 +356,44 @@ def refresh(
         reason = f"malformed feed: {_one_line(parsed.get('bozo_exception'))}"
         feed.last_error = reason
         result.failures.append(FetchFailure(feed.url, reason))
+        if checkpoint:
+            checkpoint(feed, [])
         return result
-    feed.title = parsed.feed.get("title") or feed.title
-    current: dict[str, str] = {}
-    retry_later = False
-    for entry in entries:
+    feed.title = _plain(str(parsed.feed.get("title") or "")) or feed.title
+    todo: builtins.list[tuple[str, str, Any]] = []
+    listed: set[str] = set()
+    for entry in sorted(entries, key=_entry_moment, reverse=True):  # newest first; stable otherwise
         key = _entry_key(entry)
+        if key in listed:
+            continue
+        listed.add(key)
         fingerprint = _fingerprint(entry)
-        if key in current:
-            continue
-        if feed.seen.get(key) == fingerprint:
-            current[key] = fingerprint
-            continue
-        loaded = _entry_article(entry, fetcher, feed.title, fallback_min_chars)
+        if feed.seen.get(key, ("", today))[0] == fingerprint:
+            feed.seen[key] = (fingerprint, today)
+        else:
+            todo.append((key, fingerprint, entry))
+    result.deferred = max(0, len(todo) - limits.max_new)
+    # Until this refresh is through, a saved state must not let a conditional GET skip the feed.
+    feed.etag = feed.last_modified = None
+    retry_later = result.deferred > 0
+    pending: builtins.list[Article | LoadFailure] = []
+    for (key, fingerprint, _), loaded in _read_entries(
+        todo[: limits.max_new], fetchers, feed.title, fallback_min_chars
+    ):
         if isinstance(loaded, Article):
             result.articles.append(loaded)
         else:
             result.failures.append(loaded)
         if isinstance(loaded, FetchFailure) and loaded.retry:
-            retry_later = True
-            if key in feed.seen:
-                current[key] = feed.seen[key]  # the old fingerprint: still "changed" next time
+            retry_later = True  # left as it was: still new or changed next time
         else:
-            current[key] = fingerprint
-    feed.seen = _bounded(feed.seen, current, max_seen)
-    # With entries to try again, forget the validators so the next refresh gets the whole feed.
+            feed.seen[key] = (fingerprint, today)
+        pending.append(loaded)
+        if checkpoint and len(pending) >= limits.checkpoint_every:
+            checkpoint(feed, pending)
+            pending = []
+    feed.seen = _remembered(feed.seen, today, limits)
+    # With entries left for later, no validators: the next refresh gets the whole feed.
     feed.etag = None if retry_later else fetched.etag
     feed.last_modified = None if retry_later else fetched.last_modified
     feed.last_success = now
@@ -307,26 +404,79 @@ def refresh(
         if first
         else None
     )
+    if checkpoint:
+        checkpoint(feed, pending)
     return result
 
 
 def refresh_all(
-    store: FeedStore, fetcher: Fetcher, now: datetime, only_due: bool = False
-) -> list[FeedResult]:
-    """Refresh every feed (or only those due); one feed's failure never stops the others. Does not save."""
+    store: FeedStore,
+    fetchers: Fetcher | Sequence[Fetcher],
+    now: datetime,
+    only_due: bool = False,
+    *,
+    limits: FeedLimits | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> builtins.list[FeedResult]:
+    """Refresh every feed (or only those due); one feed's failure never stops the others.
+
+    Saves nothing itself: pass a `checkpoint` that stores the articles and saves the feed.
+    """
     feeds = store.due(now) if only_due else store.list()
     results = []
     for feed in feeds:
-        result = refresh(feed, fetcher, now, max_seen=store.max_seen)
+        result = refresh(feed, fetchers, now, limits=limits, checkpoint=checkpoint)
         logger.info(
-            "feed %s: %d articles, %d failures%s",
+            "feed %s: %d articles, %d failures%s%s",
             feed.url,
             len(result.articles),
             len(result.failures),
             " (not modified)" if result.not_modified else "",
+            f", {result.deferred} left for the next refresh" if result.deferred else "",
         )
         results.append(result)
     return results
+
+
+def _worker(url: str, workers: int) -> int:
+    """Which of `workers` fetchers takes a URL: always the same one for a host."""
+    host = (urlsplit(url).hostname or "").lower()
+    return zlib.crc32(host.encode("utf-8")) % max(1, workers)
+
+
+_Todo = tuple[str, str, Any]
+
+
+def _read_entries(
+    todo: Sequence[_Todo], fetchers: Sequence[Fetcher], outlet: str | None, fallback_min_chars: int
+) -> Iterator[tuple[_Todo, Article | LoadFailure]]:
+    """Each entry with its article (or failure), in the order they are read: one thread per fetcher
+    with work, each reading its hosts' entries one after another."""
+    groups: dict[int, builtins.list[_Todo]] = {}
+    for item in todo:
+        groups.setdefault(_worker(str(item[2].get("link") or ""), len(fetchers)), []).append(item)
+    if len(groups) <= 1:
+        for index, items in groups.items():
+            for item in items:
+                yield item, _entry_article(item[2], fetchers[index], outlet, fallback_min_chars)
+        return
+    done: queue.Queue[tuple[_Todo, Article | LoadFailure]] = queue.Queue()
+
+    def work(index: int, items: builtins.list[_Todo]) -> None:
+        for item in items:
+            done.put((item, _entry_article(item[2], fetchers[index], outlet, fallback_min_chars)))
+
+    with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="feed-fetch") as pool:
+        futures = [pool.submit(work, index, items) for index, items in groups.items()]
+        for _ in range(len(todo)):
+            while True:
+                try:
+                    yield done.get(timeout=0.5)
+                    break
+                except queue.Empty:
+                    for future in futures:
+                        if future.done() and future.exception() is not None:
+                            raise RuntimeError("a feed fetch worker failed") from future.exception()
 
 
 def _entry_article(
@@ -403,12 +553,25 @@ def _entry_text(entry: Any) -> str:
     return max((_plain(text) for text in candidates), key=len, default="")
 
 
-def _bounded(old: dict[str, str], current: dict[str, str], limit: int) -> dict[str, str]:
-    """The seen entries: older ones first, the feed's current ones last, at most `limit` (oldest dropped)."""
-    merged = {key: value for key, value in old.items() if key not in current}
-    merged.update(current)
-    keys = builtins.list(merged)[-limit:] if limit > 0 else []
-    return {key: merged[key] for key in keys}
+def _remembered(
+    seen: dict[str, tuple[str, date]], today: date, limits: FeedLimits
+) -> dict[str, tuple[str, date]]:
+    """The seen entries still worth remembering: those listed in the last `seen_days` days, at most
+    `max_seen` of them (the longest gone dropped first)."""
+    oldest = today - timedelta(days=limits.seen_days)
+    kept = sorted(
+        ((key, value) for key, value in seen.items() if value[1] >= oldest), key=lambda kv: kv[1][1]
+    )
+    return dict(kept[-limits.max_seen :]) if limits.max_seen > 0 else {}
+
+
+def _entry_moment(entry: Any) -> tuple[int, ...]:
+    """When an entry was published or updated, for sorting (undated entries sort as oldest)."""
+    for name in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(name)
+        if value:
+            return tuple(value[:6])
+    return ()
 
 
 class _TextParser(HTMLParser):
@@ -436,8 +599,9 @@ class _TextParser(HTMLParser):
 
 
 def _plain(fragment: str) -> str:
+    """Plain paragraphs of a feed's text or HTML fragment, entities decoded ("Smith &amp; Sons")."""
     if "<" not in fragment:
-        text = fragment
+        text = html.unescape(fragment)
     else:
         parser = _TextParser()
         parser.feed(fragment)

@@ -336,6 +336,14 @@ class Fetcher:
 
     # ----------------------------------------------------------------------------- safety and manners
 
+    def refusal(self, url: str) -> str | None:
+        """Why this URL could never be fetched (not http(s), a private address...), or None.
+
+        A reason that may pass (a DNS lookup failing now) is not one; robots.txt is not asked.
+        """
+        refused = self._refusal(url, robots=False)
+        return refused[0] if refused is not None and not refused[1] else None
+
     def _refusal(self, url: str, *, robots: bool) -> tuple[str, bool] | None:
         """Why this URL may not be requested now, and whether that may change: (reason, retry)."""
         parts = urlsplit(url)

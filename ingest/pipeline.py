@@ -47,6 +47,14 @@ class IngestReport:
         """Whether every source was loaded."""
         return not self.failed
 
+    def extend(self, other: IngestReport) -> None:
+        """Add another run's articles, failures, notes and counts to this report."""
+        for name in ("added", "updated", "unchanged", "failed", "superseded", "duplicates", "notes"):
+            getattr(self, name).extend(getattr(other, name))
+        self.chunks_written += other.chunks_written
+        self.repaired_chunks += other.repaired_chunks
+        self.seconds += other.seconds
+
     def summary(self) -> str:
         """One line of counts."""
         return (
@@ -146,14 +154,16 @@ def ingest_articles(
     batch_size: int = 64,
     limits: ArticleLimits | None = None,
     on_progress: ProgressCallback | None = None,
+    repair: bool = True,
 ) -> IngestReport:
     """Add new articles, replace changed ones, skip unchanged ones (no embedding), report failures.
 
-    Every article is held to `limits` (default `ArticleLimits()`) before anything else.
+    Every article is held to `limits` (default `ArticleLimits()`) before anything else. With
+    `repair`, chunks an interrupted write left behind are removed first (`KnowledgeBase.repair`).
     """
     started = time.perf_counter()
     limits = limits or ArticleLimits()
-    report = IngestReport(repaired_chunks=kb.repair())
+    report = IngestReport(repaired_chunks=kb.repair() if repair else 0)
     articles: dict[str, Article] = {}
     for item in items:
         if isinstance(item, LoadFailure):

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from ingest.chunking import Chunker
 from ingest.config import IngestSettings
-from ingest.feeds import Feed, FeedError, FeedResult, FeedStore, refresh_all
+from ingest.feeds import Feed, FeedError, FeedLimits, FeedResult, FeedStore, refresh_all
 from ingest.fetch import Fetcher, FetchPolicy
-from ingest.loaders import Loaded, load_paths
+from ingest.loaders import Loaded, LoadFailure, load_paths
 from ingest.pipeline import (
     ArticleLimits,
     IngestReport,
@@ -48,7 +48,8 @@ class Ingestor:
     `kb` may be the knowledge base or a function that opens it, so that commands which only read
     the feed registry (`newsdesk feeds list`) never open the store. `data_dir` holds the feed
     registry (`feeds.json`); without it, feed methods raise `FeedError`. `fetcher` defaults to
-    one made from `settings` on first use, closed by `close()`.
+    `fetch_workers` fetchers made from `settings` on first use (pages of different hosts are fetched
+    at once, one host's one after another), closed by `close()`; a given one is used alone.
     """
 
     def __init__(
@@ -64,8 +65,8 @@ class Ingestor:
         self.settings = settings
         self.data_dir = data_dir
         self.clock = clock
-        self._fetcher = fetcher
-        self._owns_fetcher = fetcher is None
+        self._fetchers: list[Fetcher] = [fetcher] if fetcher is not None else []
+        self._owns_fetchers = fetcher is None
         self._lock = threading.RLock()
 
     @cached_property
@@ -79,17 +80,24 @@ class Ingestor:
         return make_chunker(self.kb, self.settings)
 
     @property
+    def fetchers(self) -> list[Fetcher]:
+        """The HTTP fetchers with the configured safety policy, made on first use."""
+        if not self._fetchers:
+            policy = FetchPolicy.from_settings(self.settings)
+            self._fetchers = [Fetcher(policy) for _ in range(self.settings.fetch_workers)]
+        return self._fetchers
+
+    @property
     def fetcher(self) -> Fetcher:
-        """The HTTP fetcher with the configured safety policy, made on first use."""
-        if self._fetcher is None:
-            self._fetcher = Fetcher(FetchPolicy.from_settings(self.settings))
-        return self._fetcher
+        """The first fetcher: pages given by URL, robots.txt and the checks of `follow`."""
+        return self.fetchers[0]
 
     def close(self) -> None:
-        """Close the fetcher this service made (the knowledge base belongs to its opener)."""
-        if self._owns_fetcher and self._fetcher is not None:
-            self._fetcher.close()
-            self._fetcher = None
+        """Close the fetchers this service made (the knowledge base belongs to its opener)."""
+        if self._owns_fetchers:
+            for fetcher in self._fetchers:
+                fetcher.close()
+            self._fetchers = []
 
     def __enter__(self) -> Ingestor:
         return self
@@ -144,7 +152,9 @@ class Ingestor:
                 (removed if self.kb.forget(article_id) else missing).append(article_id)
         return removed, missing
 
-    def _store(self, items: Iterable[Loaded], on_progress: ProgressCallback | None) -> IngestReport:
+    def _store(
+        self, items: Iterable[Loaded], on_progress: ProgressCallback | None, *, repair: bool = True
+    ) -> IngestReport:
         return ingest_articles(
             items,
             self.kb,
@@ -152,6 +162,7 @@ class Ingestor:
             batch_size=self.settings.ingest_batch,
             limits=ArticleLimits.from_settings(self.settings),
             on_progress=on_progress,
+            repair=repair,
         )
 
     # ----------------------------------------------------------------------------- feeds
@@ -164,7 +175,14 @@ class Ingestor:
         return FeedStore.in_data_dir(self.data_dir)
 
     def follow(self, url: str, every: str | timedelta | None = None) -> Feed:
-        """Follow a feed (or change how often an already followed one is refreshed)."""
+        """Follow a feed (or change how often an already followed one is refreshed).
+
+        A URL no refresh could ever fetch (not http(s), a private or loopback address unless
+        NEWSDESK_ALLOW_PRIVATE_URLS) is refused here with the reason.
+        """
+        refused = self.fetcher.refusal(url.strip())
+        if refused is not None:
+            raise FeedError(f"cannot follow {url.strip()}: {refused}")
         with self._lock:
             return self.feeds.add(url, every or self.settings.feed_every)
 
@@ -173,17 +191,35 @@ class Ingestor:
         with self._lock:
             return self.feeds.remove(url)
 
-    def refresh_feeds(self, *, only_due: bool = False) -> tuple[list[FeedResult], IngestReport]:
-        """Fetch every feed (or only those due), ingest new and changed entries, then save their state.
+    @property
+    def feed_limits(self) -> FeedLimits:
+        """How much one refresh of a feed may do (`NEWSDESK_FEED_MAX_NEW`, `NEWSDESK_FEED_SEEN_DAYS`)."""
+        return FeedLimits(max_new=self.settings.feed_max_new, seen_days=self.settings.feed_seen_days)
 
-        The state is saved only after the articles are stored, so a crash costs a repeated fetch,
-        never a lost article.
+    def refresh_feeds(self, *, only_due: bool = False) -> tuple[list[FeedResult], IngestReport]:
+        """Fetch every feed (or only those due), ingest new and changed entries, and save their state.
+
+        Every few entries their articles are stored and then the feed's state saved, so an
+        interrupted refresh resumes where it stopped, and a crash costs a repeated fetch, never a
+        lost article.
         """
         with self._lock:
             registry = self.feeds
-            results = refresh_all(registry, self.fetcher, self.clock(), only_due=only_due)
-            report = self._store([item for result in results for item in result.loaded], None)
-            registry.save()
+            report = self._store([], None)  # repairs what an interrupted run left, once
+
+            def checkpoint(feed: Feed, items: list[Article | LoadFailure]) -> None:
+                if items:
+                    report.extend(self._store(items, None, repair=False))
+                registry.save_state(feed)
+
+            results = refresh_all(
+                registry,
+                self.fetchers,
+                self.clock(),
+                only_due=only_due,
+                limits=self.feed_limits,
+                checkpoint=checkpoint,
+            )
         return results, report
 
     def has_due_feeds(self) -> bool:

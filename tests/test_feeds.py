@@ -18,6 +18,7 @@ import store
 from ingest.feeds import (
     Feed,
     FeedError,
+    FeedLimits,
     FeedResult,
     FeedStore,
     format_interval,
@@ -95,14 +96,15 @@ def test_the_registry_round_trips(tmp_path: Path) -> None:
     first.etag, first.last_modified = '"abc"', "Wed, 05 Mar 2025 07:00:00 GMT"
     first.last_checked = first.last_success = NOW
     first.last_error, first.title = "1 entries failed", "News"
-    first.seen = {"urn:a": "f1", "urn:b": "f2"}
+    first.seen = {"urn:a": ("f1", date(2025, 3, 1)), "urn:b": ("f2", date(2025, 3, 5))}
     feeds.save()
 
     again = FeedStore(tmp_path / "data" / "feeds.json")
     assert again.list() == feeds.list()
     assert [feed.every for feed in again.list()] == [timedelta(minutes=30), timedelta(hours=2)]
     assert json.loads((tmp_path / "data" / "feeds.json").read_text())["feeds"][1]["every"] == "2h"
-    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["feeds.json"]  # no temporary left
+    names = sorted(p.name for p in (tmp_path / "data").iterdir())
+    assert names == ["feeds.json", "feeds.json.lock"]  # no temporary left
 
     assert again.remove("https://other.test/atom.xml")
     assert not again.remove("https://other.test/atom.xml")
@@ -245,12 +247,12 @@ def test_failures_are_reported_per_url_and_the_rest_is_done(server: NewsServer, 
     feed = Feed(server.url("/feeds/rss.xml"))
     result = refresh(feed, fetcher, NOW)
 
-    assert [a.title for a in result.articles] == [
+    assert [a.title for a in result.articles] == [  # newest first
         "Lakeport ferry returns after winter repairs",
-        "Pilots to work in pairs",
         "Council approves footbridge over the Ash river",
+        "Pilots to work in pairs",
     ]
-    pilots = result.articles[1]
+    pilots = result.articles[2]
     assert pilots.body == LONG_SUMMARY and pilots.source == "Harbourside Courier: latest"
     assert pilots.url == server.url("/news/pilots") and pilots.published_at == date(2025, 3, 1)
     reasons = {failure.origin.removeprefix(server.base): failure.reason for failure in result.failures}
@@ -312,11 +314,147 @@ def test_refresh_all_can_take_only_due_feeds(server: NewsServer, fetcher: Fetche
     assert len(results) == 3 and results[0].not_modified
 
 
-def test_seen_entries_are_bounded(server: NewsServer, fetcher: Fetcher) -> None:
-    """Old entries are forgotten first; the feed's current entries are always kept."""
-    feed = Feed(server.url("/feeds/rss.xml"), seen={f"urn:old:{n}": "x" for n in range(5)})
-    refresh(feed, fetcher, NOW, max_seen=3)
-    assert list(feed.seen) == ["urn:old:4", "urn:harbourside:ferry", "urn:harbourside:telescopes"]
+def test_seen_entries_are_remembered_by_age_not_count(server: NewsServer, fetcher: Fetcher) -> None:
+    """An entry the feed stopped listing is remembered for `seen_days`, however many there are; the
+    feed's current entries are kept."""
+    today = NOW.date()
+    old = {f"urn:old:{n}": ("x", today - timedelta(days=100)) for n in range(3)}
+    recent = {f"urn:recent:{n}": ("x", today - timedelta(days=10)) for n in range(2_000)}
+    feed = Feed(server.url("/feeds/rss.xml"), seen={**old, **recent})
+
+    refresh(feed, fetcher, NOW, limits=FeedLimits(seen_days=90))
+
+    assert set(feed.seen) == {*recent, "urn:harbourside:ferry", "urn:harbourside:telescopes"}
+    assert feed.seen["urn:harbourside:ferry"][1] == today
+
+
+def test_new_entries_are_read_newest_first_and_the_rest_next_time(
+    server: NewsServer, fetcher: Fetcher
+) -> None:
+    """At most `max_new` new entries a refresh, newest first; the next refresh gets the whole feed
+    again (no validators) and reads the rest."""
+    server.feeds["/feeds/rss.xml"] = FeedSpec("rss", ["telescopes", "bridge", "bakers", "ferry"])
+    feed = Feed(server.url("/feeds/rss.xml"))
+    limits = FeedLimits(max_new=2)
+
+    first = refresh(feed, fetcher, NOW, limits=limits)
+    second = refresh(feed, fetcher, NOW + timedelta(minutes=30), limits=limits)
+    third = refresh(feed, fetcher, NOW + timedelta(hours=1), limits=limits)
+
+    assert [a.title.split()[0] for a in first.articles] == ["Bakers", "Lakeport"]  # 4 and 3 March
+    assert first.deferred == 2 and feed.etag is not None
+    assert "If-None-Match" not in server.requests("/feeds/rss.xml")[1].headers
+    assert [a.title.split()[0] for a in second.articles] == ["Town", "Council"]  # 2 and 1 March
+    assert second.deferred == 0
+    assert third.not_modified and not third.articles
+    assert len(page_requests(server)) == 4  # each page once
+
+
+def test_an_interrupted_refresh_resumes_where_it_stopped(
+    server: NewsServer, fetcher: Fetcher, kb: store.KnowledgeBase, tmp_path: Path
+) -> None:
+    """Each checkpoint stores its articles, then saves the feed's state: a refresh that dies after
+    two entries has them stored and marked seen, and the next one reads only the other two."""
+    registry = FeedStore(tmp_path / "feeds.json")
+    server.feeds["/feeds/rss.xml"] = FeedSpec("rss", ["telescopes", "bridge", "bakers", "ferry"])
+    feed = registry.add(server.url("/feeds/rss.xml"))
+    ingestor = ingest.Ingestor(kb, ingest.IngestSettings())
+    calls = 0
+
+    def checkpoint(feed: Feed, items: list[store.Article | ingest.LoadFailure]) -> None:
+        nonlocal calls
+        calls += 1
+        ingestor.ingest_loaded(items)
+        registry.save_state(feed)
+        if calls == 2:
+            raise KeyboardInterrupt  # the process is stopped here
+
+    with pytest.raises(KeyboardInterrupt):
+        refresh(feed, fetcher, NOW, limits=FeedLimits(checkpoint_every=1), checkpoint=checkpoint)
+
+    saved = FeedStore(tmp_path / "feeds.json").list()[0]
+    assert len(saved.seen) == 2 and saved.etag is None  # no validator may skip the rest
+    assert kb.stats().articles == 2
+    resumed = refresh(saved, fetcher, NOW + timedelta(minutes=5))
+    assert len(resumed.articles) == 2
+    assert sorted(page_requests(server)) == [
+        "/news/bakers",
+        "/news/bridge",
+        "/news/ferry",
+        "/news/telescopes",
+    ]
+
+
+def test_pages_of_different_hosts_are_fetched_at_once(server: NewsServer) -> None:
+    """With two fetchers, two hosts are fetched in parallel, while one host's pages still come one
+    after another."""
+    server.slow_seconds = 1.0
+    entries: list[str | Entry] = [
+        Entry(f"urn:{host}:{n}", f"{host} {n}", f"http://{host}:{server.port}/slow?n={n}")
+        for n in range(2)
+        for host in ("127.0.0.1", "localhost")
+    ]
+    server.feeds["/feeds/rss.xml"] = FeedSpec("rss", entries)
+    with httpx.Client(trust_env=False) as one, httpx.Client(trust_env=False) as two:
+        policy = FetchPolicy(allow_private=True, host_delay=0.0, timeout=5.0, respect_robots=False)
+        fetchers = [Fetcher(policy, client=one), Fetcher(policy, client=two)]
+        refresh(Feed(server.url("/feeds/rss.xml")), fetchers, NOW)
+
+    first, second = (
+        sorted(r.at for r in server.requests("/slow", host=f"{h}:{server.port}"))
+        for h in ("127.0.0.1", "localhost")
+    )
+    assert abs(first[0] - second[0]) < 0.5  # the two hosts started together
+    assert first[1] - first[0] >= 0.9 and second[1] - second[0] >= 0.9  # each host one at a time
+
+
+def test_feed_text_has_its_entities_decoded(server: NewsServer, fetcher: Fetcher) -> None:
+    """A feed that escapes twice ("Smith &amp;amp; Sons") still gives "Smith & Sons"."""
+    summary = LONG_SUMMARY.replace("Shipping companies", "Smith &amp; Sons and other shippers")
+    entry = Entry("urn:amp", "Smith &amp; Sons back pilots", "/missing-page", summary=summary)
+    server.feeds["/feeds/rss.xml"] = FeedSpec("rss", [entry])
+    (article,) = refreshed(server, fetcher, "/feeds/rss.xml").articles
+    assert article.title == "Smith & Sons back pilots"
+    assert "Smith & Sons and other shippers" in article.body and "&amp;" not in article.body
+
+
+def test_processes_sharing_the_registry_keep_each_others_changes(tmp_path: Path) -> None:
+    """The bot saving a refreshed feed does not drop a feed `feeds add` added meanwhile, nor undo
+    its new interval; twenty writers at once all land."""
+    path = tmp_path / "feeds.json"
+    bot = FeedStore(path)
+    refreshed_feed = bot.add("https://a.test/rss", "1h")
+    cli = FeedStore(path)
+    cli.add("https://b.test/rss")
+    cli.add("https://a.test/rss", "2h")
+    refreshed_feed.title, refreshed_feed.last_success = "A", NOW
+    bot.save_state(refreshed_feed)
+
+    saved = {feed.url: feed for feed in FeedStore(path).list()}
+    assert set(saved) == {"https://a.test/rss", "https://b.test/rss"}
+    assert saved["https://a.test/rss"].title == "A" and saved["https://a.test/rss"].every == timedelta(
+        hours=2
+    )
+
+    writers = [
+        threading.Thread(target=lambda n=n: FeedStore(path).add(f"https://w{n}.test/rss")) for n in range(20)
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert len(FeedStore(path).list()) == 22
+
+
+def test_a_feed_refresh_could_never_fetch_cannot_be_followed(tmp_path: Path, kb: store.KnowledgeBase) -> None:
+    """`feeds add` refuses a loopback or private feed URL, as refresh would, saying why."""
+    ingestor = ingest.Ingestor(kb, ingest.IngestSettings(), data_dir=tmp_path)
+    for url in ("http://127.0.0.1:8080/rss", "http://localhost/feed.xml", "http://10.0.0.5/rss"):
+        with pytest.raises(FeedError, match=r"cannot follow .*address"):
+            ingestor.follow(url)
+    assert not (tmp_path / "feeds.json").exists()
+    allowed = ingest.Ingestor(kb, ingest.IngestSettings(allow_private_urls=True), data_dir=tmp_path)
+    assert allowed.follow("http://127.0.0.1:8080/rss").url == "http://127.0.0.1:8080/rss"
 
 
 def test_watch_ingests_due_feeds_until_stopped(
