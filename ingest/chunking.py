@@ -32,6 +32,11 @@ class Chunker:
     hard_limit: int = 250
     max_chars: int = 2_000
     """Characters of a chunk: news prose reaches 200 word pieces in about 1,200."""
+    window: int = 254
+    """Word pieces the model reads of a chunk with its title (256, less its two special tokens): a
+    long title shrinks its article's chunks, so no chunk's text falls outside the window."""
+    min_tokens: int = 32
+    """The least a chunk is given, whatever its title."""
 
     def split(self, article: Article) -> list[Chunk]:
         """The chunks of one article."""
@@ -41,22 +46,27 @@ class Chunker:
         """The chunks of several articles, counting all their tokens in one tokenizer call."""
         sentences = [split_sentences(article.body) for article in articles]
         flat = [s.text for group in sentences for s in group]
-        counts = iter(self.count_tokens(flat))
+        counts = iter(self.count_tokens([*flat, *(article.title for article in articles)]))
+        texts = [[(s, next(counts)) for s in group] for group in sentences]
         return [
-            self._pack(article, [(s, next(counts)) for s in group])
-            for article, group in zip(articles, sentences, strict=True)
+            self._pack(article, group, title_tokens=next(counts))
+            for article, group in zip(articles, texts, strict=True)
         ]
 
-    def _pack(self, article: Article, sentences: list[tuple[Sentence, int]]) -> list[Chunk]:
-        pieces = [piece for sentence in sentences for piece in self._fit(*sentence)]
+    def _pack(
+        self, article: Article, sentences: list[tuple[Sentence, int]], *, title_tokens: int
+    ) -> list[Chunk]:
+        room = max(self.min_tokens, self.window - title_tokens)
+        budget, hard_limit = min(self.max_tokens, room), min(self.hard_limit, room)
+        pieces = [piece for sentence in sentences for piece in self._fit(*sentence, budget, hard_limit)]
         groups: list[list[tuple[Sentence, int]]] = []
         current: list[tuple[Sentence, int]] = []
         size = 0
         for sentence, tokens in pieces:
             chars = sum(len(s.text) for s, _ in current)
-            if current and (size + tokens > self.max_tokens or chars + len(sentence.text) > self.max_chars):
+            if current and (size + tokens > budget or chars + len(sentence.text) > self.max_chars):
                 groups.append(current)
-                current = self._overlap(current, tokens, len(sentence.text))
+                current = self._overlap(current, tokens, len(sentence.text), budget)
                 size = sum(t for _, t in current)
             current.append((sentence, tokens))
             size += tokens
@@ -81,11 +91,11 @@ class Chunker:
         return chunks
 
     def _overlap(
-        self, previous: list[tuple[Sentence, int]], incoming: int, incoming_chars: int
+        self, previous: list[tuple[Sentence, int]], incoming: int, incoming_chars: int, max_tokens: int
     ) -> list[tuple[Sentence, int]]:
         """Trailing sentences of the previous chunk that fit the overlap and leave room to grow."""
         kept: list[tuple[Sentence, int]] = []
-        budget = min(self.overlap_tokens, self.max_tokens - incoming)
+        budget = min(self.overlap_tokens, max_tokens - incoming)
         chars = self.max_chars - incoming_chars
         for sentence, tokens in reversed(previous):
             if tokens > budget or len(sentence.text) > chars:
@@ -95,15 +105,17 @@ class Chunker:
             chars -= len(sentence.text)
         return kept
 
-    def _fit(self, sentence: Sentence, tokens: int) -> list[tuple[Sentence, int]]:
+    def _fit(
+        self, sentence: Sentence, tokens: int, max_tokens: int, hard_limit: int
+    ) -> list[tuple[Sentence, int]]:
         """The sentence itself, or pieces of it when it exceeds the hard limit.
 
         Pieces break between words; text without spaces (Chinese, Japanese) breaks between
         characters.
         """
-        if tokens <= self.hard_limit and len(sentence.text) <= self.max_chars:
+        if tokens <= hard_limit and len(sentence.text) <= self.max_chars:
             return [(sentence, tokens)]
-        parts = max(math.ceil(tokens / self.max_tokens), math.ceil(len(sentence.text) / self.max_chars))
+        parts = max(math.ceil(tokens / max_tokens), math.ceil(len(sentence.text) / self.max_chars))
         words = sentence.text.split()
         if len(words) >= parts:
             step = math.ceil(len(words) / parts)
@@ -115,7 +127,7 @@ class Chunker:
             (Sentence(text, sentence.paragraph), count)
             for text, count in zip(texts, self.count_tokens(texts), strict=True)
         ]
-        return [fitted for piece in pieces for fitted in self._fit(*piece)]
+        return [fitted for piece in pieces for fitted in self._fit(*piece, max_tokens, hard_limit)]
 
 
 def _join(sentences: list[Sentence]) -> tuple[str, tuple[tuple[int, int], ...]]:

@@ -106,12 +106,11 @@ class ArticleLimits:
         changes: dict[str, Any] = {}
         if len(article.title) > self.max_title_chars:
             changes["title"] = _cut(article.title, self.max_title_chars - 1, breaks=(" ",)) + "…"
-            notes.append(f"title of {len(article.title):,} characters shortened to {self.max_title_chars:,}")
+            notes.append(f"title over {self.max_title_chars:,} characters: shortened")
         if len(article.body) > self.max_chars:
             changes["body"] = _cut(article.body, self.max_chars, breaks=("\n\n", ". ", "\n", " "))
             notes.append(
-                f"text of {len(article.body):,} characters: only the first {len(changes['body']):,} "
-                f"stored (limit {self.max_chars:,})"
+                f"text over {self.max_chars:,} characters: only the first {len(changes['body']):,} stored"
             )
         if article.url and urlsplit(article.url).scheme.lower() not in ("http", "https"):
             changes["url"] = None

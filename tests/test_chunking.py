@@ -44,11 +44,10 @@ def make_article(
     url: str | None = "https://news.test/fares",
     source: str | None = "Test Wire",
     published_at: date | None = date(2025, 1, 15),
+    title: str = "Fares report",
 ) -> Article:
     """An article titled "Fares report" around a body, with full metadata unless told otherwise."""
-    return Article(
-        id=article_id, title="Fares report", body=body, url=url, source=source, published_at=published_at
-    )
+    return Article(id=article_id, title=title, body=body, url=url, source=source, published_at=published_at)
 
 
 def sentence_run(chunk_text: str, sentences: list[str]) -> tuple[int, int]:
@@ -294,3 +293,18 @@ def test_a_run_without_spaces_the_tokenizer_counts_as_one_word_is_cut(
     chunks = chunker.split(make_article(run))
     assert max(len(chunk.text) for chunk in chunks) <= 2_000
     assert "".join(chunk.text for chunk in chunks) == run
+
+
+def test_a_long_title_shrinks_its_chunks_so_the_text_stays_in_the_window(
+    embeddings: store.SentenceTransformerEmbeddings,
+) -> None:
+    """The title is embedded with every chunk: a title of many word pieces leaves less room, and no
+    chunk's text falls outside the model's window."""
+    title = "Q3 2024: ΔΣ-7/β 0.0937 ≈ 41.5% @ ₿ " * 6  # about 200 characters, far more word pieces
+    body = " ".join(f"Sentence number {n} says the ferry sailed on time to the island." for n in range(60))
+    chunker = Chunker(embeddings.count_tokens, max_tokens=200, overlap_tokens=40)
+    article = make_article(body, title=title)
+    chunks = chunker.split(article)
+    assert embeddings.count_tokens([title])[0] > 100
+    assert max(embeddings.count_tokens([chunk.embedding_text for chunk in chunks])) <= 254
+    assert " ".join(c.text for c in chunks).count("Sentence number 59") >= 1

@@ -557,7 +557,7 @@ def test_a_long_title_is_cut_at_a_word_and_noted(tmp_path: Path, kb: store.Knowl
     report, stored = ingest_notes(kb, path)
 
     assert len(stored.title) <= 200 and stored.title.endswith("Council…")
-    assert "title of 799 characters" in report.notes[0].note
+    assert "title over 200 characters: shortened" in report.notes[0].note
 
 
 def test_chunks_over_the_limit_are_left_out_and_noted(tmp_path: Path, kb: store.KnowledgeBase) -> None:
