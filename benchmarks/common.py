@@ -16,7 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
+SHARED_EVAL = SHARED_DIR / "eval"
 """The development set (../shared/eval), outside the repo."""
 
 

@@ -6,6 +6,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IdSet = Annotated[frozenset[int], NoDecode]
+NameSet = Annotated[frozenset[str], NoDecode]
 
 
 class BotSettings(BaseSettings):
@@ -53,6 +54,16 @@ class BotSettings(BaseSettings):
     allowed_chats: IdSet = Field(frozenset(), description="Chat ids the bot answers in (empty: all).")
     admins: IdSet = Field(frozenset(), description="User ids allowed to ingest, forget and manage feeds.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest document an admin may upload.")
+    ingest_channels: NameSet = Field(
+        frozenset(),
+        description="Channels whose posts become articles: @usernames or chat ids (the bot is their admin).",
+    )
+    alerts_every: float = Field(
+        60.0, gt=0, description="Seconds between two looks for new articles matching followed topics."
+    )
+    inline_cache_seconds: int = Field(
+        300, ge=0, le=3600, description="How long an inline answer is reused for the same question."
+    )
 
     @field_validator("allowed_users", "allowed_chats", "admins", mode="before")
     @classmethod
@@ -61,6 +72,14 @@ class BotSettings(BaseSettings):
         if isinstance(value, str):
             return frozenset(int(part) for part in value.replace(",", " ").split())
         return value
+
+    @field_validator("ingest_channels", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        """Accept `@news,-1001234` (or spaces): usernames without their @, lowercased; ids as written."""
+        if isinstance(value, str):
+            value = value.replace(",", " ").split()
+        return frozenset(str(part).strip().lstrip("@").lower() for part in value if str(part).strip())
 
     @property
     def file_base_url(self) -> str | None:

@@ -75,6 +75,8 @@ class ScoredChunk:
     score: float
     sentence_vectors: np.ndarray | None = None
     """One unit vector per sentence of the chunk (see `SentenceTransformerEmbeddings.encode_passages`)."""
+    vector: np.ndarray | None = None
+    """The chunk's own unit vector, when it was read."""
 
 
 @dataclass(frozen=True)
@@ -303,6 +305,17 @@ class KnowledgeBase:
         day = self.lexical.newest_day(day_number(on_or_before) if on_or_before else None)
         return day_from_number(day) if day else None
 
+    def article_versions(self) -> dict[str, str]:
+        """Every stored article's id and content hash: metadata only, cheap enough to poll for changes."""
+        ids, metas = self._get_all(self.articles, include=["metadatas"])
+        return {article_id: str(meta["content_hash"]) for article_id, meta in zip(ids, metas, strict=True)}
+
+    def article_chunks(self, article_id: str, vector: np.ndarray) -> list[ScoredChunk]:
+        """The current chunks of one article, in reading order, scored against a query vector."""
+        found = self.chunks.get(where=cast(Where, {"article_id": article_id}), include=[])
+        hits = self._read(found["ids"], np.asarray(vector, dtype=np.float32), None)
+        return sorted(hits.values(), key=lambda hit: hit.chunk.position)
+
     def article_texts(self, article_ids: Iterable[str]) -> dict[str, str]:
         """The full text of each of these stored articles."""
         ids = list(dict.fromkeys(article_ids))
@@ -478,6 +491,7 @@ class KnowledgeBase:
                 unpack_vectors(str(meta["sentence_vectors"]), dimension)
                 if meta.get("sentence_vectors")
                 else None,
+                np.asarray(embedding, dtype=np.float32),
             )
             for chunk_id, text, meta, embedding in zip(
                 result["ids"],

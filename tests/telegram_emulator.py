@@ -58,12 +58,18 @@ _TAG_TYPES = {
 # How form-encoded parameters are typed (nested objects arrive JSON-encoded); the rest stay strings.
 _JSON_FIELDS = {
     "reply_markup", "reply_parameters", "link_preview_options", "commands", "scope", "entities",
-    "caption_entities", "allowed_updates", "media",
+    "caption_entities", "allowed_updates", "media", "results", "button",
 }  # fmt: skip
+MAX_BUTTONS, MAX_CALLBACK_DATA, MAX_INLINE_RESULTS = 100, 64, 50
+QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 _INT_FIELDS = {
     "chat_id", "message_id", "offset", "limit", "user_id", "reply_to_message_id", "max_connections",
+    "cache_time",
 }  # fmt: skip
-_BOOL_FIELDS = {"disable_web_page_preview", "drop_pending_updates", "allow_sending_without_reply"}
+_BOOL_FIELDS = {
+    "disable_web_page_preview", "drop_pending_updates", "allow_sending_without_reply", "show_alert",
+    "is_personal",
+}  # fmt: skip
 _REQUIRED_ATTRS = {"a": ("href", ""), "span": ("class", "tg-spoiler"), "tg-emoji": ("emoji-id", "")}
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _ENTITY_RE = re.compile(r"&(?:(lt|gt|amp|quot)|#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6}));")
@@ -329,6 +335,8 @@ class BotAPIEmulator:
         self._actions: defaultdict[int, list[str]] = defaultdict(list)
         self._commands: dict[str, list[JSON]] = {}
         self._faults: defaultdict[str, list[ApiError]] = defaultdict(list)
+        self._queries: dict[str, JSON] = {}  # callback and inline query id -> what the bot answered (or {})
+        self._query_ids = itertools.count(1)
         self._methods = {name[5:].lower(): name[5:] for name in dir(self) if name.startswith("_api_")}
 
     # ----------------------------------------------------------------- lifecycle
@@ -429,6 +437,96 @@ class BotAPIEmulator:
                 found = auto_entities(caption)
                 fields.update(caption=caption, **({"caption_entities": found} if found else {}))
             return self._enqueue({"message": self._new_message(chat, user, None, fields)}, queue)
+
+    def press_button(self, chat_id: int, message_id: int, data: str, user_id: int = 1001) -> str:
+        """Queue a callback query, as when a user presses an inline button of a bot message; return its id.
+
+        The message must hold a button with that callback data, as in Telegram.
+        """
+        with self._cond:
+            message = self._messages.get((chat_id, message_id))
+            if message is None:
+                raise ValueError(f"no message {message_id} in chat {chat_id}")
+            rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+            if data not in [button.get("callback_data") for row in rows for button in row]:
+                raise ValueError(f"message {message_id} has no button with callback data {data!r}")
+            chat = self._chats.get(chat_id, {"id": chat_id, "type": "private"})
+            user = {"id": user_id, "is_bot": False, "first_name": "Alice", "language_code": "en"}
+            if chat.get("type") == "private":
+                user = {**user, "id": chat_id}
+            query_id = str(next(self._query_ids))
+            self._queries[query_id] = {}
+            query = {
+                "id": query_id,
+                "from": user,
+                "message": copy.deepcopy(message),
+                "chat_instance": f"ci{chat_id}",
+                "data": data,
+            }
+            self._enqueue({"callback_query": query}, True)
+            return query_id
+
+    def send_inline_query(self, query: str, user_id: int = 1001) -> str:
+        """Queue an inline query (`@bot query` typed in any chat); return its id."""
+        with self._cond:
+            query_id = str(next(self._query_ids))
+            self._queries[query_id] = {}
+            user = {"id": user_id, "is_bot": False, "first_name": "Alice", "language_code": "en"}
+            self._enqueue(
+                {
+                    "inline_query": {
+                        "id": query_id,
+                        "from": user,
+                        "query": query,
+                        "offset": "",
+                        "chat_type": "private",
+                    }
+                },
+                True,
+            )
+            return query_id
+
+    def answer_to(self, query_id: str) -> JSON:
+        """What the bot answered to a callback or inline query ({} while unanswered)."""
+        with self._cond:
+            return copy.deepcopy(self._queries[query_id])
+
+    def send_channel_post(
+        self,
+        text: str | None,
+        chat_id: int = -1002000000001,
+        username: str | None = "harbourdesk",
+        title: str = "Harbour Desk",
+        caption: str | None = None,
+        date: int | None = None,
+    ) -> JSON:
+        """Queue a channel post (text, or a caption of a photo); return the Update."""
+        with self._cond:
+            chat: JSON = {"id": chat_id, "type": "channel", "title": title}
+            if username:
+                chat["username"] = username
+            self._chats[chat_id] = chat
+            fields: JSON = {"sender_chat": dict(chat)}
+            if text is not None:
+                found = auto_entities(text)
+                fields.update(text=text, **({"entities": found} if found else {}))
+            if caption is not None:
+                fields.update(
+                    caption=caption,
+                    photo=[{"file_id": "p1", "file_unique_id": "u1", "width": 1, "height": 1}],
+                )
+            message = self._new_message(chat, {}, None, fields)
+            del message["from"]  # channel posts have no sender user
+            if date is not None:
+                message["date"] = date
+            return self._enqueue({"channel_post": message}, True)
+
+    def edit_channel_post(self, chat_id: int, message_id: int, text: str) -> JSON:
+        """Queue an edit of a channel post; return the Update."""
+        with self._cond:
+            message = self._messages[(chat_id, message_id)]
+            message.update(text=text, edit_date=int(time.time()))
+            return self._enqueue({"edited_channel_post": message}, True)
 
     def sent_messages(self, chat_id: int | None = None) -> list[JSON]:
         """Current state of the bot's non-deleted messages, oldest first, optionally for one chat."""
@@ -640,6 +738,7 @@ class BotAPIEmulator:
             raise ApiError(400, "Bad Request: message to be replied not found")
         markup = params.get("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:
+            _check_keyboard(markup)
             fields["reply_markup"] = markup
         message = self._new_message(chat, BOT_USER, reply, fields)
         preview = params.get("link_preview_options") or {}
@@ -698,6 +797,8 @@ class BotAPIEmulator:
         visible, found_entities = self._format(params, "text")
         markup = params.get("reply_markup")
         inline = markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
+        if inline is not None:
+            _check_keyboard(inline)
         message = record["message"]
         current = (message["text"], message.get("entities", []), message.get("reply_markup"))
         if (visible, found_entities, inline) == current:
@@ -792,7 +893,80 @@ class BotAPIEmulator:
         return info
 
     def _api_answerCallbackQuery(self, params: JSON) -> bool:
+        query_id = str(params.get("callback_query_id"))
+        if self._queries.get(query_id) != {}:  # unknown, or answered already
+            raise ApiError(400, QUERY_INVALID)
+        if len(str(params.get("text") or "")) > 200:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        self._queries[query_id] = {"text": params.get("text"), "show_alert": bool(params.get("show_alert"))}
         return True
+
+    def _api_editMessageReplyMarkup(self, params: JSON) -> JSON:
+        key = (self._chat(params.get("chat_id"))["id"], params.get("message_id"))
+        record = self._records.get(key)
+        if record is None or record["deleted"]:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        markup = params.get("reply_markup")
+        inline = markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
+        if inline is not None:
+            _check_keyboard(inline)
+        message = record["message"]
+        if inline == message.get("reply_markup"):
+            raise ApiError(400, NOT_MODIFIED)
+        if inline:
+            message["reply_markup"] = inline
+        else:
+            message.pop("reply_markup", None)
+        record.update(reply_markup=inline, edits=record["edits"] + 1)
+        return message
+
+    def _api_answerInlineQuery(self, params: JSON) -> bool:
+        query_id = str(params.get("inline_query_id"))
+        if self._queries.get(query_id) != {}:
+            raise ApiError(400, QUERY_INVALID)
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > MAX_INLINE_RESULTS:
+            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids = [str(result.get("id", "")) for result in results]
+        if any(not 1 <= len(i.encode()) <= 64 for i in ids) or len(set(ids)) != len(ids):
+            raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+        for result in results:
+            content = result.get("input_message_content") or {}
+            if "message_text" in content:
+                self._format(
+                    {"text": content["message_text"], "parse_mode": content.get("parse_mode")}, "text"
+                )
+            markup = result.get("reply_markup")
+            if isinstance(markup, dict):
+                _check_keyboard(markup)
+        self._queries[query_id] = {"results": results, "cache_time": params.get("cache_time")}
+        return True
+
+
+def _check_keyboard(markup: JSON) -> None:
+    """Refuse an inline keyboard as Telegram does: too many buttons, callback data over 64 bytes,
+    a button that is neither a link nor a callback."""
+    rows = markup.get("inline_keyboard")
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise ApiError(
+            400,
+            'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays',
+        )
+    buttons = [button for row in rows for button in row]
+    if len(buttons) > MAX_BUTTONS:
+        raise ApiError(400, "Bad Request: reply markup is too long")
+    for button in buttons:
+        if not str(button.get("text") or "").strip():
+            raise ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard")
+        data, url = button.get("callback_data"), button.get("url")
+        if (data is None) == (url is None):
+            raise ApiError(
+                400, "Bad Request: can't parse inline keyboard button: exactly one action is needed"
+            )
+        if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
+            raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+        if url is not None and urlsplit(str(url)).scheme not in ("http", "https", "tg"):
+            raise ApiError(400, "Bad Request: inline keyboard button URL is invalid")
 
 
 # ----------------------------------------------------------------------------- running a bot

@@ -222,3 +222,61 @@ def test_parse_html_utf16_offsets_and_pre_language() -> None:
         {"type": "pre", "offset": 3, "length": 1, "language": "python"},
         {"type": "spoiler", "offset": 5, "length": 1},
     ]
+
+
+# ----------------------------------------------------------------------------- keyboards and queries
+
+
+def keyboard(rows: list[list[dict[str, str]]]) -> Any:
+    """An InlineKeyboardMarkup from plain dicts."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    return InlineKeyboardMarkup([[InlineKeyboardButton(**button) for button in row] for row in rows])
+
+
+@pytest.mark.parametrize(
+    ("rows", "error"),
+    [
+        ([[{"text": "x", "callback_data": "d" * 65}]], r"(?i)button_data_invalid"),
+        ([[{"text": f"{n}", "callback_data": f"{n}"} for n in range(101)]], r"(?i)reply markup is too long"),
+        ([[{"text": "x", "url": "javascript:alert(1)"}]], r"(?i)url is invalid"),
+    ],
+)
+def test_keyboards_are_checked_like_telegram(emu: BotAPIEmulator, rows: Any, error: str) -> None:
+    with pytest.raises(BadRequest, match=error):
+        with_bot(emu, lambda bot: bot.send_message(CHAT, "Pick", reply_markup=keyboard(rows)))
+
+
+def test_a_callback_query_is_answered_once(emu: BotAPIEmulator) -> None:
+    rows = [[{"text": "👍", "callback_data": "vote:up:abc"}]]
+    sent = with_bot(emu, lambda bot: bot.send_message(CHAT, "Answer", reply_markup=keyboard(rows)))
+    with pytest.raises(ValueError, match="no button"):
+        emu.press_button(CHAT, sent.message_id, "vote:down:abc")
+    query_id = emu.press_button(CHAT, sent.message_id, "vote:up:abc")
+    (update,) = emu.pending_updates()
+    assert update["callback_query"]["data"] == "vote:up:abc"
+    assert with_bot(emu, lambda bot: bot.answer_callback_query(query_id, text="Thanks!"))
+    assert emu.answer_to(query_id) == {"text": "Thanks!", "show_alert": False}
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+        with_bot(emu, lambda bot: bot.answer_callback_query(query_id))
+
+
+def test_channel_posts_and_inline_queries_arrive_as_updates(emu: BotAPIEmulator) -> None:
+    post = emu.send_channel_post("Headline\nBody of the post.")
+    edited = emu.edit_channel_post(
+        post["channel_post"]["chat"]["id"], post["channel_post"]["message_id"], "New"
+    )
+    query_id = emu.send_inline_query("delivery target")
+    kinds = [next(key for key in update if key != "update_id") for update in emu.pending_updates()]
+    assert kinds == ["channel_post", "edited_channel_post", "inline_query"]
+    assert post["channel_post"]["chat"]["type"] == "channel" and "from" not in post["channel_post"]
+    assert edited["edited_channel_post"]["text"] == "New"
+    from telegram import InlineQueryResultArticle, InputTextMessageContent
+
+    result = InlineQueryResultArticle(
+        "1", "Title", InputTextMessageContent("<b>Answer</b>", parse_mode="HTML")
+    )
+    assert with_bot(emu, lambda bot: bot.answer_inline_query(query_id, [result]))
+    assert emu.answer_to(query_id)["results"][0]["title"] == "Title"
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+        with_bot(emu, lambda bot: bot.answer_inline_query(query_id, [result]))

@@ -1,9 +1,10 @@
 """Question sets: JSON lines `{id, question, answer, question_type, evidence, meta}`.
 
 `question_type` is `factoid` (the answer is a short span of some article) or `null` (no article
-holds it, so the right reply is "not found"); `evidence` lists `{doc_id, kind}` of the articles
-that hold the answer; `meta.question_date` is the day the question was asked, and the bot answers
-as of that day.
+holds it, so the right reply is "not found"); `review` lines (readers' 👎 from `newsdesk feedback
+export`) wait for a person to write their gold answer and are skipped. `evidence` lists
+`{doc_id, kind}` of the articles that hold the answer; `meta.question_date` is the day the question
+was asked, and the bot answers as of that day.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 FACTOID = "factoid"
 NULL = "null"
+REVIEW = "review"
 QUESTION_TYPES = (FACTOID, NULL)
 STRICT_KINDS = frozenset({"gold_passage", "gold_article"})
 """Evidence kinds strict retrieval metrics count; lenient ones count every kind."""
@@ -62,13 +64,18 @@ def load_questions(path: Path, *, limit: int | None = None) -> list[EvalQuestion
         raise EvalDataError(f"cannot read {path}: {error}") from error
     questions: list[EvalQuestion] = []
     seen: dict[str, int] = {}
+    review = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         if limit is not None and len(questions) >= limit:
             break
         try:
-            question = parse_question(json.loads(line))
+            record = json.loads(line)
+            if isinstance(record, dict) and record.get("question_type") == REVIEW:
+                review += 1  # a reader's 👎 that nobody has written the right answer for yet
+                continue
+            question = parse_question(record)
         except json.JSONDecodeError as error:
             raise EvalDataError(
                 f"{path}:{number}: malformed JSON ({error.msg} at column {error.colno})"
@@ -82,7 +89,8 @@ def load_questions(path: Path, *, limit: int | None = None) -> list[EvalQuestion
         seen[question.id] = number
         questions.append(question)
     if not questions:
-        raise EvalDataError(f"{path}: no questions in the file")
+        waiting = f" ({review} marked for review)" if review else ""
+        raise EvalDataError(f"{path}: no questions in the file{waiting}")
     return questions
 
 

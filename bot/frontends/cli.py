@@ -38,6 +38,7 @@ from bot.evaluation import (
     open_corpus_store,
     write_results,
 )
+from bot.feedback import FeedbackStore, Vote, export_questions
 from ingest import FeedError, FeedResult, Ingestor, IngestReport, IngestSettings, format_interval, samples_dir
 from store import KnowledgeBase, StoreError, StoreSettings, open_knowledge_base
 from store.text import format_day, printable
@@ -394,6 +395,53 @@ def print_answer(answer: Answer) -> None:
             soft_wrap=True,
         )
     console.print()
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="Votes to list.")
+@click.pass_context
+def feedback(ctx: click.Context, limit: int) -> None:
+    """Readers' 👍 / 👎 on the bot's answers: the latest votes and the share of 👍."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app = ctx.find_object(AppContext)
+    assert app is not None
+    store = FeedbackStore.in_data_dir(app.store_settings.data_dir)
+    ctx.call_on_close(store.close)
+    up, total = store.counts()
+    if not total:
+        console.print("no votes yet: readers vote with the 👍 / 👎 buttons under the bot's answers")
+        return
+    console.print(f"{total} votes, {up / total:.0%} 👍 ({up} 👍, {total - up} 👎)")
+    for item in store.voted(limit):
+        mark = "👍" if item.vote is Vote.UP else "👎"
+        when = item.voted_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        answer = item.short_answer or (item.answer if item.found else "not found")
+        console.print(f"{mark} {when}  {shown(item.question)}  →  {shown(answer)[:120]}", highlight=False)
+        if item.comment:
+            console.print(f"     comment: {shown(item.comment)}", highlight=False)
+
+
+@feedback.command("export")
+@click.option(
+    "--eval",
+    "eval_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the voted questions here, in the format `newsdesk eval` reads.",
+)
+@pass_app
+def feedback_export(app: AppContext, eval_file: Path) -> None:
+    """Turn votes into test questions: a 👍 becomes a question whose gold answer is the short answer
+    and whose evidence is the cited articles (a 👍 on "not found" a null question); a 👎 a line
+    marked for review (question_type "review"), which `newsdesk eval` skips until someone writes
+    its gold answer and type."""
+    store = FeedbackStore.in_data_dir(app.store_settings.data_dir)
+    try:
+        scored, review = export_questions(store, eval_file)
+    finally:
+        store.close()
+    console.print(f"wrote {scored} questions and {review} for review to {shown(str(eval_file))}")
 
 
 @cli.command("eval")

@@ -6,6 +6,7 @@ import re
 from html import escape as _html_escape
 from urllib.parse import urlsplit
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.answering import Answer, Citation
@@ -17,6 +18,11 @@ TITLE_CHARS = 1_000
 OUTLET_CHARS = 200
 URL_CHARS = 2_000
 """A longer link (once escaped) is left out and the title shown plain."""
+VOTE = "vote"
+"""Callback data of the vote buttons: `vote:up:<answer id>`, `vote:down:<answer id>`, `vote:done`."""
+VOTED = f"{VOTE}:done"
+BUTTONS_PER_ROW = 3
+BUTTON_LABEL_CHARS = 32
 
 
 def escape(text: str) -> str:
@@ -76,6 +82,41 @@ def _linkable(url: str) -> bool:
     """Whether a URL may be a link: http(s) only (never `javascript:` or `data:`)."""
     parts = urlsplit(url)
     return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def answer_keyboard(answer: Answer, answer_id: str | None = None) -> InlineKeyboardMarkup | None:
+    """The buttons under an answer: one link per cited source with an http(s) URL ("[1] Outlet"),
+    three to a row, then 👍 / 👎 when the answer was recorded under `answer_id`."""
+    links = [
+        InlineKeyboardButton(_label(f"[{citation.n}] {citation.source or citation.title}"), url=citation.url)
+        for citation in (answer.citations if answer.found else [])
+        if citation.url and _linkable(citation.url) and len(citation.url) <= URL_CHARS
+    ]
+    rows = [links[start : start + BUTTONS_PER_ROW] for start in range(0, len(links), BUTTONS_PER_ROW)]
+    if answer_id is not None:
+        rows.append(
+            [
+                InlineKeyboardButton("👍", callback_data=f"{VOTE}:up:{answer_id}"),
+                InlineKeyboardButton("👎", callback_data=f"{VOTE}:down:{answer_id}"),
+            ]
+        )
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def thanked(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup:
+    """The same buttons with the vote row replaced by a thank-you."""
+    rows = [
+        list(row)
+        for row in (markup.inline_keyboard if markup is not None else ())
+        if not any(str(button.callback_data or "").startswith(f"{VOTE}:") for button in row)
+    ]
+    rows.append([InlineKeyboardButton("✓ Thanks for your feedback", callback_data=VOTED)])
+    return InlineKeyboardMarkup(rows)
+
+
+def _label(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= BUTTON_LABEL_CHARS else text[: BUTTON_LABEL_CHARS - 1].rstrip() + "…"
 
 
 def pack(blocks: list[str], limit: int = LIMIT) -> list[str]:

@@ -9,17 +9,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import html
 import logging
 import re
 import secrets
 import tempfile
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions, Message, MessageEntity, Update
+from telegram import (
+    BotCommand,
+    Chat,
+    ForceReply,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    Update,
+)
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -29,10 +43,12 @@ from telegram.ext import (
     ApplicationHandlerStop,
     BaseUpdateProcessor,
     CallbackContext,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
     ExtBot,
+    InlineQueryHandler,
     MessageHandler,
     PersistenceInput,
     PicklePersistence,
@@ -40,11 +56,23 @@ from telegram.ext import (
     filters,
 )
 
-from bot.answering import InvalidQuestionError, Newsdesk, Turn, draft_text
+from bot.alerts import ALERTS_FILE, Alert, FollowError, FollowStore, TopicMatcher, due_alerts
+from bot.answering import Answer, InvalidQuestionError, Newsdesk, Turn, draft_text
 from bot.config import BotSettings
-from bot.frontends.render import LIMIT, escape, pack, render_answer
-from ingest import SUPPORTED_SUFFIXES, Ingestor, IngestReport, format_interval
-from store import EmptyStoreError
+from bot.feedback import FEEDBACK_FILE, FeedbackStore, Outcome, Vote
+from bot.frontends.render import (
+    LIMIT,
+    VOTE,
+    VOTED,
+    answer_keyboard,
+    escape,
+    pack,
+    render_answer,
+    thanked,
+)
+from ingest import SUPPORTED_SUFFIXES, Ingestor, IngestReport, LoadError, LoadFailure, format_interval
+from ingest.loaders import article_from_record
+from store import Article, EmptyStoreError
 from store.text import format_day
 
 logger = logging.getLogger(__name__)
@@ -55,19 +83,26 @@ COMMANDS = [
     BotCommand("sources", "The newest articles I know"),
     BotCommand("reset", "Forget our conversation (for follow-up questions)"),
     BotCommand("feeds", "The feeds I follow"),
+    BotCommand("follow", "Get new articles about a topic (/follow Xiaomi cars)"),
+    BotCommand("following", "The topics this chat follows"),
+    BotCommand("unfollow", "Stop a topic (/unfollow 2)"),
     BotCommand("ingest", "Admins: add articles (a file, or /ingest URL)"),
     BotCommand("forget", "Admins: remove an article (/forget ARTICLE_ID)"),
 ]
 HELP = (
     "Ask me a question about the news in plain words, e.g. <i>What is the 2025 delivery target?</i>\n"
     "I answer from my articles only, with numbered sources, or tell you when they don't say.\n\n"
+    "Under each answer, buttons open its sources; 👍 / 👎 tell me whether it was right.\n\n"
     "/sources — the newest articles I know\n"
+    "/follow TOPIC — I send you new articles about it, e.g. <i>/follow Xiaomi cars</i>\n"
+    "/following — your topics; /unfollow N — stop topic N\n"
     "/reset — forget our conversation; follow-ups like <i>and in 2024?</i> use it\n"
     "/help — this message\n"
     "/feeds — the news feeds I follow\n"
     "/ingest — admins: send an article file (.txt .md .html .json .jsonl) or a link to add it\n"
     "/forget ARTICLE_ID — admins: remove an article\n\n"
-    "In groups, mention me or reply to me."
+    "In groups, mention me or reply to me. In any chat, type @ and my name, then a question, to "
+    "share an answer there."
 )
 EMPTY_STORE = "I have no articles yet. An admin can send me article files to read."
 ADMINS_ONLY = "Sorry, only admins can add or remove articles."
@@ -80,6 +115,12 @@ LINK = re.compile(r"^\s*(https?://\S+)\s*$", re.IGNORECASE)
 STATE_FILE = "telegram-chats.pickle"
 """Chat histories in the data dir (a new name: files of the untyped state before it are ignored)."""
 MAX_CONCURRENT_UPDATES = 256
+INLINE_TIMEOUT = 8.0
+"""Seconds an inline answer may take: Telegram drops an inline query not answered within about ten."""
+INLINE_CACHE_SIZE = 256
+PENDING_COMMENTS = 20
+"""👎 prompts a chat keeps waiting for a comment."""
+COMMENT_PROMPT = "What was wrong? Reply to this message to tell me (optional)."
 
 
 class BotData:
@@ -91,6 +132,10 @@ class BotData:
     newsdesk: Newsdesk
     ingestor: Ingestor
     settings: BotSettings
+    feedback: FeedbackStore
+    follows: FollowStore
+    matcher: TopicMatcher
+    inline_cache: dict[str, tuple[float, InlineQueryResultArticle]]
 
 
 @dataclass
@@ -98,6 +143,15 @@ class ChatData:
     """What the bot keeps per chat, across restarts: the last turns, for follow-up questions."""
 
     history: list[Turn] = field(default_factory=list)
+    pending_comments: dict[int, str] = field(default_factory=dict)
+    """Message ids of the bot's "what was wrong?" prompts, each with the id of the answer voted 👎."""
+
+
+def _pending(chat: ChatData) -> dict[int, str]:
+    """A chat's pending comment prompts (state saved before they existed has none)."""
+    if not hasattr(chat, "pending_comments"):
+        chat.pending_comments = {}
+    return chat.pending_comments
 
 
 Context = CallbackContext[ExtBot[None], dict[Any, Any], ChatData, BotData]
@@ -157,6 +211,8 @@ async def typing(message: Message) -> AsyncIterator[None]:
 async def gatekeeper(update: Update, context: Context) -> None:
     """Stop updates from users or chats outside the allow-lists (refusing politely in private)."""
     settings = context.bot_data.settings
+    if update.channel_post or update.edited_channel_post:
+        return  # channels are let in or not by NEWSDESK_INGEST_CHANNELS (see `channel_post`)
     user, chat = update.effective_user, update.effective_chat
     user_ok = not settings.allowed_users or (user is not None and user.id in settings.allowed_users)
     chat_ok = not settings.allowed_chats or (chat is not None and chat.id in settings.allowed_chats)
@@ -230,11 +286,17 @@ async def question(update: Update, context: Context) -> None:
     if not text:
         await message.reply_text("What would you like to know? Ask me a question about the news.")
         return
+    chat = context.chat_data if context.chat_data is not None else ChatData()
+    replied = message.reply_to_message
+    if replied is not None and replied.message_id in _pending(chat):
+        answer_id = _pending(chat).pop(replied.message_id)
+        await asyncio.to_thread(context.bot_data.feedback.comment, answer_id, text)
+        await message.reply_text("Thanks, noted. It helps me get better.")
+        return
     if link := LINK.match(text):
         if not await _turned_away(update, context):
             await ingest_links(message, context, [link.group(1)])
         return
-    chat = context.chat_data if context.chat_data is not None else ChatData()
     loop = asyncio.get_running_loop()
     tokens: asyncio.Queue[str] = asyncio.Queue()
     newsdesk = context.bot_data.newsdesk
@@ -259,7 +321,8 @@ async def question(update: Update, context: Context) -> None:
         await message.reply_text(str(error))
         return
     chat.history = newsdesk.remember(chat.history, answer)  # before the reply: a quick follow-up sees it
-    await draft.finish(render_answer(answer))
+    answer_id = await asyncio.to_thread(context.bot_data.feedback.record, answer, chat_type=message.chat.type)
+    await draft.finish(render_answer(answer), answer_keyboard(answer, answer_id))
 
 
 def _drain(queue: asyncio.Queue[str]) -> str:
@@ -297,14 +360,17 @@ class Draft:
             await self.sent.edit_text(preview, link_preview_options=NO_PREVIEW)
         self.shown = preview
 
-    async def finish(self, parts: list[str]) -> None:
-        """Replace the draft with the first part of the final answer and send the rest."""
-        if self.sent is not None and parts:
-            if parts[0] != self.shown:
-                await self.sent.edit_text(parts[0], link_preview_options=NO_PREVIEW)
-            parts = parts[1:]
-        for part in parts:
-            await self.message.reply_html(part, link_preview_options=NO_PREVIEW)
+    async def finish(self, parts: list[str], markup: InlineKeyboardMarkup | None = None) -> None:
+        """Replace the draft with the first part of the final answer and send the rest; the last
+        part carries the buttons."""
+        last = len(parts) - 1
+        for index, part in enumerate(parts):
+            buttons = markup if index == last else None
+            if index == 0 and self.sent is not None:
+                if part != self.shown or buttons is not None:
+                    await self.sent.edit_text(part, link_preview_options=NO_PREVIEW, reply_markup=buttons)
+            else:
+                await self.message.reply_html(part, link_preview_options=NO_PREVIEW, reply_markup=buttons)
 
 
 async def reset(update: Update, context: Context) -> None:
@@ -421,6 +487,225 @@ def format_report(report: IngestReport, folder: str = "") -> str:
     return pack(["\n".join(lines)])[0]
 
 
+# ----------------------------------------------------------------------------- feedback
+
+
+async def vote(update: Update, context: Context) -> None:
+    """A 👍 or 👎 pressed under an answer: stored once per answer, acknowledged at once, the buttons
+    then thanked; a 👎 also asks what was wrong."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if query.data == VOTED:
+        await query.answer("You already voted on this answer. Thanks!")
+        return
+    _, choice, answer_id = query.data.split(":", 2)
+    outcome = await asyncio.to_thread(context.bot_data.feedback.vote, answer_id, Vote(choice))
+    message = query.message if isinstance(query.message, Message) else None
+    if outcome is Outcome.ALREADY:
+        await query.answer("You already voted on this answer. Thanks!")
+    elif outcome is Outcome.UNKNOWN:
+        await query.answer("This answer is too old to vote on now.")
+    else:
+        await query.answer("Thanks!")
+    if message is not None:
+        with contextlib.suppress(TelegramError):  # another vote may have changed them already
+            await message.edit_reply_markup(thanked(message.reply_markup))
+    if outcome is Outcome.STORED and Vote(choice) is Vote.DOWN and message is not None:
+        prompt = await message.reply_text(
+            COMMENT_PROMPT,
+            do_quote=True,
+            reply_markup=ForceReply(selective=True, input_field_placeholder="What was wrong?"),
+        )
+        if context.chat_data is not None:
+            pending = _pending(context.chat_data)
+            pending[prompt.message_id] = answer_id
+            for old in list(pending)[:-PENDING_COMMENTS]:
+                del pending[old]
+
+
+# ----------------------------------------------------------------------------- channels
+
+
+async def channel_post(update: Update, context: Context) -> None:
+    """A post (or an edit) in a channel of NEWSDESK_INGEST_CHANNELS becomes an article; a post that
+    is only a link is fetched like `/ingest URL`. Other channels are ignored."""
+    post = update.effective_message
+    if post is None or not _listed(post.chat, context.bot_data.settings.ingest_channels):
+        return
+    text = (post.text or post.caption or "").strip()
+    if not text:
+        return
+    ingestor = context.bot_data.ingestor
+    if link := LINK.match(text):
+        report = await asyncio.to_thread(ingestor.ingest, [link.group(1)])
+    else:
+        report = await asyncio.to_thread(ingestor.ingest_loaded, [channel_article(post, text)])
+    logger.info("channel %s post %d: %s", post.chat.id, post.message_id, report.summary())
+
+
+def _listed(chat: Chat, channels: frozenset[str]) -> bool:
+    return str(chat.id) in channels or (chat.username or "").lower() in channels
+
+
+def channel_article(post: Message, text: str) -> Article | LoadFailure:
+    """A channel post as an article: its first line the title, the rest the text (the whole post
+    when it is one line), the channel the outlet, `https://t.me/<channel>/<id>` the link of a
+    public channel; its identity is the chat and message id, so an edit replaces it."""
+    title, _, rest = text.partition("\n")
+    origin = f"telegram:{post.chat.id}/{post.message_id}"
+    record = {
+        "id": f"telegram-{post.chat.id}-{post.message_id}",
+        "title": title.strip(),
+        "body": rest.strip() or text,
+        "url": f"https://t.me/{post.chat.username}/{post.message_id}" if post.chat.username else None,
+        "source": post.chat.title or post.chat.username,
+        "published_at": post.date.date().isoformat(),
+    }
+    try:
+        return article_from_record(record, origin)
+    except LoadError as error:
+        return LoadFailure(origin, str(error))
+
+
+# ----------------------------------------------------------------------------- topic alerts
+
+
+async def follow(update: Update, context: Context) -> None:
+    """`/follow TOPIC`: send this chat new articles about the topic."""
+    message = update.effective_message
+    assert message is not None
+    try:
+        followed = await asyncio.to_thread(
+            context.bot_data.follows.follow, message.chat.id, " ".join(context.args or [])
+        )
+    except FollowError as error:
+        await message.reply_text(str(error))
+        return
+    await message.reply_html(
+        f"Following <b>{escape(followed.topic)}</b>: I will send new articles about it here. "
+        "/following lists your topics."
+    )
+
+
+async def following(update: Update, context: Context) -> None:
+    """`/following`: the chat's topics, numbered for /unfollow."""
+    message = update.effective_message
+    assert message is not None
+    follows = await asyncio.to_thread(context.bot_data.follows.follows, message.chat.id)
+    if not follows:
+        await message.reply_html("This chat follows no topics. Try <i>/follow Xiaomi cars</i>.")
+        return
+    lines = ["<b>Topics followed here</b>"]
+    lines += [
+        f"{number}. {escape(item.topic)} (since {format_day(item.created_at.date())})"
+        for number, item in enumerate(follows, start=1)
+    ]
+    lines.append("/unfollow N stops one.")
+    await message.reply_html("\n".join(lines))
+
+
+async def unfollow(update: Update, context: Context) -> None:
+    """`/unfollow N`: stop the chat's N-th topic."""
+    message = update.effective_message
+    assert message is not None
+    argument = (context.args or [""])[0]
+    stopped = None
+    if argument.isdigit():
+        stopped = await asyncio.to_thread(context.bot_data.follows.unfollow, message.chat.id, int(argument))
+    if stopped is None:
+        await message.reply_text("Give the number of a topic from /following, e.g. /unfollow 1.")
+        return
+    await message.reply_html(f"Stopped following <b>{escape(stopped.topic)}</b>.")
+
+
+async def send_alerts(context: Context) -> None:
+    """JobQueue: send the articles stored since the last look to the chats whose topics they match,
+    within each chat's hourly limit; each article once per chat."""
+    data = context.bot_data
+    alerts = await asyncio.to_thread(due_alerts, data.newsdesk.kb, data.follows, data.matcher)
+    for alert in alerts:
+        chat_id, article_id = alert.follow.chat_id, alert.article.id
+        if not data.follows.may_send(chat_id):
+            logger.info("alert for chat %s skipped: over the hourly limit", chat_id)
+            continue
+        if not data.follows.mark_sent(chat_id, article_id):
+            continue
+        try:
+            await context.bot.send_message(chat_id, alert_text(alert), link_preview_options=NO_PREVIEW)
+        except TelegramError as error:  # a chat that blocked the bot, say: it must not stop the others
+            logger.warning("alert to chat %s failed: %s", chat_id, error)
+
+
+def alert_text(alert: Alert) -> str:
+    """An alert as HTML: the title (linked), outlet and date, the topic, the best matching sentence."""
+    article = alert.article
+    title = escape(article.title[:300])
+    url = article.url if article.url and LINK.match(article.url) and len(article.url) <= 2_000 else None
+    linked = f'<a href="{html.escape(url, quote=True)}">{title}</a>' if url else title
+    details = ", ".join(
+        part
+        for part in (
+            escape(article.source[:100]) if article.source else "",
+            format_day(article.published_at) if article.published_at else "",
+        )
+        if part
+    )
+    sentence = alert.sentence if len(alert.sentence) <= 500 else alert.sentence[:499].rstrip() + "…"
+    return (
+        f"🔔 New on <i>{escape(alert.follow.topic)}</i>\n<b>{linked}</b>"
+        + (f"\n{details}" if details else "")
+        + (f"\n“{escape(sentence)}”" if sentence else "")
+    )
+
+
+# ----------------------------------------------------------------------------- inline mode
+
+
+async def inline_answer(update: Update, context: Context) -> None:
+    """`@bot question` in any chat: the answer as one inline result, reused for a few minutes."""
+    query = update.inline_query
+    assert query is not None
+    question = " ".join(query.query.split())
+    settings = context.bot_data.settings
+    if not question:
+        await query.answer([], cache_time=settings.inline_cache_seconds)
+        return
+    cache = context.bot_data.inline_cache
+    key = question.lower()
+    cached = cache.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        result = cached[1]
+    else:
+        try:
+            answer = await asyncio.wait_for(
+                asyncio.to_thread(context.bot_data.newsdesk.ask, question), INLINE_TIMEOUT
+            )
+        except (TimeoutError, InvalidQuestionError, EmptyStoreError):
+            await query.answer([], cache_time=0)
+            return
+        result = inline_result(question, answer)
+        cache[key] = (time.monotonic() + settings.inline_cache_seconds, result)
+        for old in list(cache)[:-INLINE_CACHE_SIZE]:
+            del cache[old]
+    await query.answer([result], cache_time=settings.inline_cache_seconds, is_personal=False)
+
+
+def inline_result(question: str, answer: Answer) -> InlineQueryResultArticle:
+    """An answer as an inline result: titled by its short answer (or first words), sent as the
+    answer with its sources, with the source buttons."""
+    first_words = " ".join(answer.text.split()[:8])
+    title = answer.short_answer or (first_words if answer.found else "Not found in my articles")
+    return InlineQueryResultArticle(
+        id=hashlib.sha1(question.lower().encode("utf-8")).hexdigest()[:32],
+        title=title[:64],
+        description=question[:120],
+        input_message_content=InputTextMessageContent(
+            render_answer(answer)[0], parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+        ),
+        reply_markup=answer_keyboard(answer),
+    )
+
+
 async def _turned_away(update: Update, context: Context) -> bool:
     """Whether the sender is not an admin; if so, they have been told that only admins may do this."""
     user = update.effective_user
@@ -443,8 +728,12 @@ async def post_init(application: Application[Any, Context, Any, ChatData, BotDat
     """Register the command menu, load the model, and follow feeds when there are any."""
     await application.bot.set_my_commands(COMMANDS)
     await asyncio.to_thread(application.bot_data.newsdesk.warm_up)
-    if application.job_queue is not None and application.bot_data.ingestor.data_dir is not None:
+    if application.job_queue is None:
+        return
+    if application.bot_data.ingestor.data_dir is not None:
         application.job_queue.run_repeating(refresh_feeds, interval=FEED_CHECK_EVERY, first=5.0)
+    every = application.bot_data.settings.alerts_every
+    application.job_queue.run_repeating(send_alerts, interval=every, first=min(every, 5.0))
 
 
 def build_application(
@@ -452,12 +741,14 @@ def build_application(
     newsdesk: Newsdesk,
     ingestor: Ingestor,
     state_file: Path | None = None,
+    data_dir: Path | None = None,
 ) -> Application[Any, Context, Any, ChatData, BotData, Any]:
     """The bot: handlers, error handler, rate limiter, and the services in `BotData`.
 
     With `state_file`, chat histories survive a restart (PTB's PicklePersistence; bot_data,
     which holds live objects, is not persisted). When `ingestor` has a data dir, the feeds
-    registered there are refreshed on their schedule by the JobQueue.
+    registered there are refreshed on their schedule by the JobQueue. Votes and followed topics
+    are kept in `data_dir` (default: the ingestor's; in memory when there is none).
     """
     if settings.telegram_bot_token is None:
         raise ValueError("set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot")
@@ -487,7 +778,18 @@ def build_application(
     application.bot_data.newsdesk = newsdesk
     application.bot_data.ingestor = ingestor
     application.bot_data.settings = settings
+    home = data_dir or ingestor.data_dir
+    application.bot_data.feedback = FeedbackStore(home / FEEDBACK_FILE if home else None)
+    application.bot_data.follows = FollowStore(home / ALERTS_FILE if home else None)
+    application.bot_data.matcher = TopicMatcher(newsdesk.kb)
+    application.bot_data.inline_cache = {}
     application.add_handler(TypeHandler(Update, gatekeeper), group=-1)
+    application.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, channel_post))
+    application.add_handler(CallbackQueryHandler(vote, pattern=rf"^{VOTE}:"))
+    application.add_handler(InlineQueryHandler(inline_answer))
+    application.add_handler(CommandHandler("follow", follow))
+    application.add_handler(CommandHandler("following", following))
+    application.add_handler(CommandHandler("unfollow", unfollow))
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("sources", sources))
@@ -495,8 +797,10 @@ def build_application(
     application.add_handler(CommandHandler("feeds", feeds))
     application.add_handler(CommandHandler("forget", forget))
     application.add_handler(CommandHandler("ingest", ingest_command))
-    application.add_handler(MessageHandler(filters.Document.ALL, upload))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, question))
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.Document.ALL, upload))
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, question)
+    )
     application.add_error_handler(error_handler)
     return application
 
@@ -507,7 +811,7 @@ def run(settings: BotSettings, newsdesk: Newsdesk, ingestor: Ingestor, data_dir:
     Chat histories are kept in `data_dir` when it is given.
     """
     state_file = data_dir / STATE_FILE if data_dir else None
-    application = build_application(settings, newsdesk, ingestor, state_file)
+    application = build_application(settings, newsdesk, ingestor, state_file, data_dir)
     if settings.webhook_url:
         secret = (
             settings.webhook_secret.get_secret_value()
