@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -14,6 +14,16 @@ class StoreSettings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Folder of the embedded store (and other state).")
     chroma_url: str | None = Field(
         None, description="URL of a Chroma server (`chroma run`); unset means an embedded store in data_dir."
+    )
+    chroma_token: SecretStr | None = Field(
+        None,
+        description="Token sent to the Chroma server as `Authorization: Bearer <token>` (for an "
+        "authenticating proxy in front of `chroma run`, or Chroma's token auth).",
+    )
+    chroma_ca_bundle: Path | None = Field(
+        None,
+        description="PEM file of the certificate authorities trusted for an https:// NEWSDESK_CHROMA_URL; "
+        "unset means the system's.",
     )
     collection: str = Field("newsdesk", description="Prefix of the Chroma collection names.")
     embedding_model: str | None = Field(

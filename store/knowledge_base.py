@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -108,26 +109,57 @@ def make_chroma_client(settings: StoreSettings) -> ClientAPI:
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_url:
+        if settings.chroma_ca_bundle is not None:
+            if not settings.chroma_ca_bundle.is_file():
+                raise StoreUnavailableError(
+                    f"NEWSDESK_CHROMA_CA_BUNDLE {settings.chroma_ca_bundle} is not a file"
+                )
+            chroma_settings.chroma_server_ssl_verify = str(settings.chroma_ca_bundle)
         url = urlparse(settings.chroma_url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise StoreUnavailableError(
                 f"NEWSDESK_CHROMA_URL must look like http://host:port, not {settings.chroma_url!r}"
             )
+        token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
         try:
             client = chromadb.HttpClient(
                 host=url.hostname,
                 port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
+                ssl=url.scheme == "https",  # certificates checked against the system's CAs or the bundle
+                headers={"Authorization": f"Bearer {token}"} if token else None,
                 settings=chroma_settings,
             )
             client.heartbeat()
         except Exception as error:  # chromadb raises plain ValueError/httpx errors when unreachable
-            raise StoreUnavailableError(
-                f"cannot reach the Chroma server at {settings.chroma_url}: {error}"
-            ) from error
+            raise _server_error(settings, error, token) from error
         return client
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+def _server_error(settings: StoreSettings, error: BaseException, token: str | None) -> StoreUnavailableError:
+    """What went wrong talking to the server, in words an operator can act on.
+
+    chromadb wraps the cause ("Could not connect to a Chroma server"), so the chain is searched for a
+    refusal (401/403 from the server or its proxy) or an untrusted certificate.
+    """
+    chain = [error]
+    while (cause := chain[-1].__cause__ or chain[-1].__context__) is not None and len(chain) < 10:
+        chain.append(cause)
+    where = f"the Chroma server at {settings.chroma_url}"
+    for link in chain:
+        status = getattr(getattr(link, "response", None), "status_code", None)
+        text = str(link).lower()
+        if status in (401, 403) or any(word in text for word in ("unauthorized", "forbidden", "401", "403")):
+            hint = "check NEWSDESK_CHROMA_TOKEN" if token else "set NEWSDESK_CHROMA_TOKEN"
+            return StoreUnavailableError(f"{where} refused newsdesk's credentials: {hint}")
+        if isinstance(link, ssl.SSLCertVerificationError):
+            hint = "check" if settings.chroma_ca_bundle else "set"
+            return StoreUnavailableError(
+                f"{where} has a certificate newsdesk does not trust ({link.verify_message}): "
+                f"{hint} NEWSDESK_CHROMA_CA_BUNDLE to the PEM file of its certificate authority"
+            )
+    return StoreUnavailableError(f"cannot reach {where}: {chain[-1]}")
 
 
 def open_knowledge_base(

@@ -8,15 +8,22 @@ the `server` mark.
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
+import trustme
 from click.testing import Result
 
 import ingest
 import store
+
+try:  # works whether or not tests/ is a package
+    from tests.chroma_proxy import ChromaProxy
+except ImportError:
+    from chroma_proxy import ChromaProxy
 
 RunCli = Callable[..., Result]
 WriteArticle = Callable[..., Path]
@@ -112,3 +119,69 @@ def test_malformed_server_url(run_cli: RunCli, url: str) -> None:
     result = run_cli("--chroma-url", url, "stats")
     assert result.exit_code == 1
     assert result.output == f"Error: NEWSDESK_CHROMA_URL must look like http://host:port, not {url!r}\n"
+
+
+# ----------------------------------------------------------------------------- an authenticating proxy
+
+TOKEN = "s3cret-token"
+
+
+@pytest.mark.server
+def test_a_server_behind_an_authenticating_proxy_needs_the_token(
+    chroma_server: str, embeddings: store.SentenceTransformerEmbeddings, run_cli: RunCli
+) -> None:
+    """Through a proxy that wants `Authorization: Bearer <token>`: without NEWSDESK_CHROMA_TOKEN a
+    clear error (API and CLI), with it the store works as ever."""
+    with ChromaProxy(chroma_server, TOKEN) as proxy:
+        with pytest.raises(store.StoreUnavailableError, match="refused newsdesk's credentials: set NEWSDESK"):
+            store.open_knowledge_base(store.StoreSettings(chroma_url=proxy.url), embeddings)
+        result = run_cli("--chroma-url", proxy.url, "stats")
+        assert result.exit_code == 1 and "refused newsdesk's credentials" in result.output
+        wrong = store.StoreSettings(chroma_url=proxy.url, chroma_token="nope")  # type: ignore[arg-type]
+        with pytest.raises(store.StoreUnavailableError, match="check NEWSDESK_CHROMA_TOKEN"):
+            store.open_knowledge_base(wrong, embeddings)
+
+        settings = store.StoreSettings(
+            chroma_url=proxy.url,
+            chroma_token=TOKEN,  # type: ignore[arg-type]
+            collection=f"proxied{uuid4().hex[:8]}",
+        )
+        with store.open_knowledge_base(settings, embeddings) as kb:
+            report = ingest.Ingestor(kb, ingest.IngestSettings()).ingest(
+                [ingest.samples_dir() / "tram-line.txt"]
+            )
+            assert report.ok and len(report.added) == 1
+            hits = kb.search("What is the total budget of Line 4?", k=3)
+            assert any("total budget of €318 million" in hit.chunk.text for hit in hits)
+        assert proxy.forwarded > 0 and proxy.refused >= 3
+
+
+@pytest.mark.server
+@pytest.mark.filterwarnings("ignore:`verify=<str>` is deprecated")  # chromadb passes the bundle to httpx so
+def test_an_https_proxy_is_trusted_through_the_ca_bundle(
+    chroma_server: str, embeddings: store.SentenceTransformerEmbeddings, tmp_path: Path
+) -> None:
+    """An https:// URL is checked against NEWSDESK_CHROMA_CA_BUNDLE (or the system's authorities):
+    a certificate from an unknown authority is a clear error, the bundle makes it work."""
+    authority = trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(tls)
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    with ChromaProxy(chroma_server, TOKEN, tls=tls) as proxy:
+        assert proxy.url.startswith("https://")
+        untrusted = store.StoreSettings(chroma_url=proxy.url, chroma_token=TOKEN)  # type: ignore[arg-type]
+        with pytest.raises(
+            store.StoreUnavailableError,
+            match=r"certificate newsdesk does not trust .*set NEWSDESK_CHROMA_CA_BUNDLE",
+        ):
+            store.open_knowledge_base(untrusted, embeddings)
+        missing = untrusted.model_copy(update={"chroma_ca_bundle": tmp_path / "nowhere.pem"})
+        with pytest.raises(store.StoreUnavailableError, match="is not a file"):
+            store.open_knowledge_base(missing, embeddings)
+        trusted = untrusted.model_copy(
+            update={"chroma_ca_bundle": bundle, "collection": f"tls{uuid4().hex[:8]}"}
+        )
+        with store.open_knowledge_base(trusted, embeddings) as kb:
+            assert kb.stats().articles == 0
+        assert proxy.forwarded > 0
