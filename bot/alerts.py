@@ -86,6 +86,7 @@ class FollowStore(SqliteFile):
 
     FILE = ALERTS_FILE
     SCHEMA = _SCHEMA
+    NATURAL_KEYS = {"follows": ("chat_id", "topic")}  # noqa: RUF012 (a ClassVar of the base)
 
     def follow(self, chat_id: int, topic: str, *, now: datetime | None = None) -> Follow:
         """Follow a topic in a chat (the same topic again is not a second follow)."""

@@ -17,12 +17,10 @@ import hashlib
 import html
 import json
 import logging
-import os
 import queue
 import re
-import tempfile
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -37,6 +35,7 @@ from ingest.errors import LoadError
 from ingest.fetch import Fetcher, FetchFailure, NotModified, strip_variant
 from ingest.identity import article_id, canonical_url
 from ingest.loaders import Loaded, LoadFailure, article_from_record
+from store.files import atomic_file
 from store.records import Article
 
 logger = logging.getLogger(__name__)
@@ -224,6 +223,19 @@ class FeedStore:
             on_disk[feed.url] = replace(feed, every=current.every)
             self._write(on_disk)
 
+    def merge(self, feeds: Iterable[Feed]) -> int:
+        """Add these feeds, with their state, unless already followed (a followed one keeps its own);
+        return how many were added."""
+        with self._locked():
+            on_disk = self._on_disk()
+            added = [feed for feed in feeds if feed.url not in on_disk]
+            if added:
+                on_disk.update((feed.url, feed) for feed in added)
+                self._write(on_disk)
+        for feed in added:
+            self._feeds.setdefault(feed.url, feed)
+        return len(added)
+
     def save(self) -> None:
         """Write the registry as it is in memory, over whatever the file holds (under the lock)."""
         with self._locked():
@@ -249,19 +261,8 @@ class FeedStore:
             indent=2,
             ensure_ascii=False,
         )
-        handle, temporary = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text + "\n")
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
+        with atomic_file(self.path) as stream:
+            stream.write(text + "\n")
 
 
 def _read(path: Path) -> builtins.list[Feed]:

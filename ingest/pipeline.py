@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,6 +237,20 @@ def _ingest_batch(
     kb.write_many(kept)
     kb.remember_duplicates([(item.article, centroid(item.vectors), original) for item, original in repeats])
     logger.debug("ingest: wrote batch of %d articles (%d chunks)", len(todo), len(flat))
+
+
+def store_embedded(items: Sequence[EmbeddedArticle], kb: KnowledgeBase, report: IngestReport) -> None:
+    """Store article versions that come with their chunks and vectors (a restore from an export made
+    with the same model and chunk settings): nothing is embedded; unchanged ones are skipped."""
+    stored = kb.stored_hashes(item.article.id for item in items)
+    todo = []
+    for item in items:
+        if stored.get(item.article.id) == item.article.content_hash:
+            report.unchanged.append(item.article.id)
+        else:
+            (report.updated if item.article.id in stored else report.added).append(item.article.id)
+            todo.append(item)
+    kb.write_many(todo)
 
 
 NEAR_DUPLICATE_COSINE = 0.95

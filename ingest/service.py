@@ -9,12 +9,15 @@ robots.txt and request spacing across calls.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from ingest.chunking import Chunker
 from ingest.config import IngestSettings
@@ -28,18 +31,27 @@ from ingest.pipeline import (
     ingest_articles,
     is_url,
     make_chunker,
+    store_embedded,
 )
-from store import Article, KnowledgeBase
+from store import Article, EmbeddedArticle, KnowledgeBase
 
 logger = logging.getLogger(__name__)
 
 Source = str | Path
 """A file, a folder, or an http(s) page URL."""
 RefreshCallback = Callable[[list[FeedResult], IngestReport], None]
+T = TypeVar("T")
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of `size` items (the last one shorter), read from `items` as they are needed."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
 
 
 class Ingestor:
@@ -142,6 +154,29 @@ class Ingestor:
         """Store articles that were already loaded (failures among them are reported)."""
         with self._lock:
             return self._store(items, on_progress)
+
+    def restore(
+        self, items: Iterable[Article | EmbeddedArticle], *, on_progress: ProgressCallback | None = None
+    ) -> IngestReport:
+        """Store articles read back from an export, a batch at a time as they stream in: plain
+        articles go through the pipeline (chunked and embedded with this store's model), articles
+        with their vectors are written as they are. Unchanged ones are skipped, so running it again,
+        or after an interruption, only does what is left."""
+        started = time.perf_counter()
+        report = IngestReport()
+        done = 0
+        with self._lock:
+            report.repaired_chunks = self.kb.repair()
+            for batch in _batches(items, self.settings.ingest_batch):
+                articles = [item for item in batch if isinstance(item, Article)]
+                if articles:
+                    report.extend(self._store(articles, None, repair=False))
+                store_embedded([item for item in batch if isinstance(item, EmbeddedArticle)], self.kb, report)
+                done += len(batch)
+                if on_progress:
+                    on_progress(done, report.chunks_written)
+        report.seconds = time.perf_counter() - started
+        return report
 
     def forget(self, article_ids: Iterable[str]) -> tuple[list[str], list[str]]:
         """Remove articles and their chunks: (the ids removed, the ids that were not stored)."""

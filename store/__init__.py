@@ -3,7 +3,14 @@
 from store.config import StoreSettings
 from store.embeddings import SentenceTransformerEmbeddings
 from store.errors import EmptyStoreError, StoreError, StoreUnavailableError
-from store.knowledge_base import EmbeddedArticle, KnowledgeBase, ScoredChunk, StoreStats, open_knowledge_base
+from store.knowledge_base import (
+    EmbeddedArticle,
+    KnowledgeBase,
+    ScoredChunk,
+    StoredDuplicate,
+    StoreStats,
+    open_knowledge_base,
+)
 from store.records import Article, ArticleRecord, Chunk
 
 __all__ = [
@@ -19,5 +26,6 @@ __all__ = [
     "StoreSettings",
     "StoreStats",
     "StoreUnavailableError",
+    "StoredDuplicate",
     "open_knowledge_base",
 ]

@@ -41,7 +41,7 @@ import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.collection_configuration import CreateCollectionConfiguration
 from chromadb.api.models.Collection import Collection
-from chromadb.api.types import Where
+from chromadb.api.types import GetResult, Where
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 
@@ -88,6 +88,18 @@ class EmbeddedArticle:
     chunks: Sequence[Chunk]
     vectors: np.ndarray
     sentence_vectors: Sequence[np.ndarray]
+
+
+@dataclass(frozen=True)
+class StoredDuplicate:
+    """An article left out as a near-duplicate of a stored one, as the store remembers it."""
+
+    id: str
+    content_hash: str
+    duplicate_of: str
+    origin: str = ""
+    vector: np.ndarray | None = None
+    """Its mean chunk vector; None (a restore without vectors): the original's is used."""
 
 
 @dataclass(frozen=True)
@@ -401,6 +413,74 @@ class KnowledgeBase:
         """The most recently published articles."""
         return self.all_articles()[:limit]
 
+    def iter_articles(
+        self, *, with_chunks: bool = False, page: int = 100
+    ) -> Iterator[tuple[ArticleRecord, EmbeddedArticle | None]]:
+        """Every stored article, `page` at a time (memory stays flat whatever the store's size), with
+        its current chunks, their vectors and their sentences' vectors when `with_chunks`."""
+        offset = 0
+        while True:
+            result = self.articles.get(include=["metadatas", "documents"], limit=page, offset=offset)
+            records = [
+                ArticleRecord.from_metadata(article_id, document, meta)
+                for article_id, document, meta in zip(
+                    result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
+                )
+            ]
+            embedded = self._embedded(records) if with_chunks else {}
+            for record in records:
+                yield record, embedded.get(record.id)
+            if len(records) < page:
+                return
+            offset += page
+
+    def _embedded(self, records: Sequence[ArticleRecord]) -> dict[str, EmbeddedArticle]:
+        """The current version of these articles as `write_many` takes it, read back from Chroma."""
+        current = {record.id: record.content_hash for record in records}
+        where = cast(Where, {"article_id": {"$in": list(current)}})
+        result = self.chunks.get(where=where, include=["documents", "metadatas", "embeddings"])
+        rows: dict[str, list[tuple[Chunk, np.ndarray, np.ndarray]]] = {}
+        dimension = None
+        for text, meta, vector in zip(
+            result["documents"] or [], result["metadatas"] or [], _vectors(result), strict=True
+        ):
+            chunk = Chunk.from_metadata(text, meta)
+            if current[chunk.article_id] != chunk.content_hash:
+                continue  # a version a crash left behind
+            dimension = dimension or len(vector)
+            sentences = unpack_vectors(str(meta.get("sentence_vectors") or ""), dimension)
+            rows.setdefault(chunk.article_id, []).append((chunk, np.asarray(vector, np.float32), sentences))
+        embedded = {}
+        for record in records:
+            if not (parts := sorted(rows.get(record.id, []), key=lambda row: row[0].position)):
+                continue
+            embedded[record.id] = EmbeddedArticle(
+                record.article(),
+                [chunk for chunk, _, _ in parts],
+                np.stack([vector for _, vector, _ in parts]),
+                [sentences for _, _, sentences in parts],
+            )
+        return embedded
+
+    def iter_duplicates(self, *, page: int = 1000) -> Iterator[StoredDuplicate]:
+        """Every article remembered as a near-duplicate, with its vector."""
+        offset = 0
+        while True:
+            result = self.duplicates.get(include=["metadatas", "embeddings"], limit=page, offset=offset)
+            for duplicate_id, meta, vector in zip(
+                result["ids"], result["metadatas"] or [], _vectors(result), strict=True
+            ):
+                yield StoredDuplicate(
+                    id=duplicate_id,
+                    content_hash=str(meta["content_hash"]),
+                    duplicate_of=str(meta["duplicate_of"]),
+                    origin=str(meta.get("origin") or ""),
+                    vector=np.asarray(vector, dtype=np.float32),
+                )
+            if len(result["ids"]) < page:
+                return
+            offset += page
+
     def stats(self) -> StoreStats:
         """Counts of articles, chunks and outlets, and the span of publication dates."""
         result = self.articles.get(include=["metadatas"])
@@ -576,18 +656,47 @@ class KnowledgeBase:
         self._delete_other_versions(current)
         self.lexical.keep_versions(current)
 
-    @_one_writer
     def remember_duplicates(self, items: Sequence[tuple[Article, np.ndarray, str]]) -> None:
         """Record articles left out as near-duplicates: (article, mean chunk vector, id it repeats)."""
-        for batch in _batched(items, self._max_batch):
+        self.restore_duplicates(
+            [
+                StoredDuplicate(article.id, article.content_hash, original, article.origin, vector)
+                for article, vector, original in items
+            ]
+        )
+
+    @_one_writer
+    def restore_duplicates(self, items: Sequence[StoredDuplicate]) -> int:
+        """Remember these near-duplicates (see `iter_duplicates`); return how many were kept.
+
+        One without a vector takes its original's; one whose original is not stored is dropped (the
+        next ingest of it stores it instead).
+        """
+        originals = list({item.duplicate_of for item in items if item.vector is None})
+        centroids: dict[str, np.ndarray] = {}
+        for names in _batched(originals, self._max_batch):
+            found = self.articles.get(ids=list(names), include=["embeddings"])
+            vectors = found["embeddings"] if found["embeddings"] is not None else []
+            centroids.update(zip(found["ids"], (np.asarray(v, np.float32) for v in vectors), strict=True))
+        kept = [
+            (item, item.vector if item.vector is not None else centroids[item.duplicate_of])
+            for item in items
+            if item.vector is not None or item.duplicate_of in centroids
+        ]
+        for batch in _batched(kept, self._max_batch):
             self.duplicates.upsert(
-                ids=[article.id for article, _, _ in batch],
-                embeddings=np.stack([vector for _, vector, _ in batch]).astype(np.float32),
+                ids=[item.id for item, _ in batch],
+                embeddings=np.stack([vector for _, vector in batch]).astype(np.float32),
                 metadatas=[
-                    {"content_hash": article.content_hash, "duplicate_of": original, "origin": article.origin}
-                    for article, _, original in batch
+                    {
+                        "content_hash": item.content_hash,
+                        "duplicate_of": item.duplicate_of,
+                        "origin": item.origin,
+                    }
+                    for item, _ in batch
                 ],
             )
+        return len(kept)
 
     @_one_writer
     def forget(self, article_id: str) -> bool:
@@ -698,6 +807,12 @@ class KnowledgeBase:
             if len(page["ids"]) < self._max_batch:
                 return ids, metas
             offset += self._max_batch
+
+
+def _vectors(result: GetResult) -> Any:
+    """The embeddings of a `get` (an array, or None when not included)."""
+    vectors = result["embeddings"]
+    return vectors if vectors is not None else []
 
 
 def centroid(vectors: np.ndarray) -> np.ndarray:

@@ -36,6 +36,8 @@ class Article:
     published_at: date | None = None
     origin: str = ""
     """Where it was loaded from (file, file:line or URL); for reports, not part of the content."""
+    ingested_at: str | None = field(default=None, compare=False)
+    """When it was first stored (ISO 8601), kept by a restore from `newsdesk export`; None: now."""
 
     content_hash: str = field(init=False, compare=False)
 
@@ -142,6 +144,19 @@ class ArticleRecord:
     origin: str = ""
     ingested_at: str = ""
 
+    def article(self) -> Article:
+        """The article this record stores (its content hash is recomputed, and equal)."""
+        return Article(
+            id=self.id,
+            title=self.title,
+            body=self.body,
+            url=self.url,
+            source=self.source,
+            published_at=self.published_at,
+            origin=self.origin,
+            ingested_at=self.ingested_at or None,
+        )
+
     @classmethod
     def from_metadata(cls, article_id: str, body: str | None, meta: Mapping[str, Any]) -> ArticleRecord:
         """Rebuild a record from what Chroma returns for the articles collection."""
@@ -157,11 +172,12 @@ class ArticleRecord:
 
 
 def article_metadata(article: Article, chunk_count: int, ingested_at: str) -> dict[str, Any]:
-    """Chroma metadata of an article's record: its fields and the bookkeeping of this version."""
+    """Chroma metadata of an article's record: its fields and the bookkeeping of this version
+    (`ingested_at` unless the article carries its own)."""
     meta = _citation_metadata(article.title, article.url, article.source, article.published_at) | {
         "content_hash": article.content_hash,
         "chunk_count": chunk_count,
-        "ingested_at": ingested_at,
+        "ingested_at": article.ingested_at or ingested_at,
     }
     if article.origin:
         meta["origin"] = article.origin

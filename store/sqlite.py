@@ -19,6 +19,9 @@ class SqliteFile:
     """Its name in the data dir."""
     SCHEMA: ClassVar[str]
     """`CREATE ... IF NOT EXISTS` statements, run on every open."""
+    NATURAL_KEYS: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """Tables whose `id` is a mere row number: the columns that say whether a row is already there
+    (a restored row gets a new `id` rather than overwrite another row's)."""
 
     def __init__(self, path: Path | None) -> None:
         """Kept in the SQLite file at `path`, or in memory when it is None (tests, no data dir)."""
@@ -49,3 +52,57 @@ class SqliteFile:
         """The rows of one read."""
         with self._lock:
             return self._db.execute(sql, parameters).fetchall()
+
+    def tables(self) -> dict[str, list[str]]:
+        """Each table's columns."""
+        with self._lock:
+            names = [
+                row[0]
+                for row in self._db.execute(
+                    "SELECT name FROM sqlite_master"
+                    " WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                )
+            ]
+            return {
+                name: [column[1] for column in self._db.execute(f'PRAGMA table_info("{name}")')]
+                for name in names
+            }
+
+    def dump(self) -> Iterator[tuple[str, dict[str, object]]]:
+        """Every row of every table as (table, {column: value}), for `newsdesk export`."""
+        for table, columns in self.tables().items():
+            offset = 0
+            while rows := self._query(
+                f'SELECT * FROM "{table}" ORDER BY rowid LIMIT 1000 OFFSET ?', (offset,)
+            ):
+                yield from ((table, dict(zip(columns, row, strict=True))) for row in rows)
+                offset += len(rows)
+
+    def restore(self, table: str, row: dict[str, object]) -> bool:
+        """Insert one row from `dump` unless it is there already; False when it was. Raises ValueError
+        for a table or column this file does not have, or a row SQLite refuses."""
+        columns = self.tables().get(table)
+        if columns is None:
+            raise ValueError(f"no table {table!r} in {self.FILE}")
+        if unknown := set(row) - set(columns):
+            raise ValueError(f"no column {sorted(unknown)[0]!r} in {self.FILE} table {table!r}")
+        key = self.NATURAL_KEYS.get(table)
+        if key is not None:
+            row = {name: value for name, value in row.items() if name != "id"}
+        names = ", ".join(f'"{name}"' for name in row)
+        marks = ", ".join("?" for _ in row)
+        try:
+            with self._transaction() as db:
+                if key is not None:
+                    match = " AND ".join(f'"{name}" IS ?' for name in key)
+                    found = db.execute(
+                        f'SELECT 1 FROM "{table}" WHERE {match}', tuple(row.get(n) for n in key)
+                    )
+                    if found.fetchone() is not None:
+                        return False
+                cursor = db.execute(
+                    f'INSERT OR IGNORE INTO "{table}" ({names}) VALUES ({marks})', tuple(row.values())
+                )
+        except sqlite3.Error as error:
+            raise ValueError(f"{self.FILE} table {table!r} refused the row: {error}") from error
+        return cursor.rowcount > 0

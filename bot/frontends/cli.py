@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 from rich.console import Console
@@ -28,7 +28,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from bot import backup
 from bot.answering import Answer, InvalidQuestionError, Newsdesk, Turn, UnknownAnswererError, draft_text
+from bot.backup import ExportCounts
 from bot.config import BotSettings
 from bot.evaluation import (
     CorpusStore,
@@ -41,6 +43,7 @@ from bot.evaluation import (
 from bot.feedback import FeedbackStore, Vote, export_questions
 from ingest import FeedError, FeedResult, Ingestor, IngestReport, IngestSettings, format_interval, samples_dir
 from store import KnowledgeBase, StoreError, StoreSettings, open_knowledge_base
+from store.files import atomic_file
 from store.text import format_day, printable
 
 logger = logging.getLogger(__name__)
@@ -444,6 +447,106 @@ def feedback_export(app: AppContext, eval_file: Path) -> None:
     console.print(f"wrote {scored} questions and {review} for review to {shown(str(eval_file))}")
 
 
+@cli.command("export")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+    default="-",
+    show_default=True,
+    help="Write the export here (- for standard output); a file appears only once it is complete.",
+)
+@click.option(
+    "--with-vectors",
+    is_flag=True,
+    help="Include every chunk's vectors, so an import into a store with the same model and chunk "
+    "settings embeds nothing (about 3x larger).",
+)
+@pass_app
+def export(app: AppContext, out: Path, with_vectors: bool) -> None:
+    """Write the store and the data dir (articles, duplicates, feeds, follows, votes) as JSON lines.
+
+    A backup, or the way to move to a Chroma server, another machine or another embedding model:
+    `newsdesk import FILE` restores it into the configured store. Safe while the bot runs.
+    """
+    progress = _progress_bar(chunks=False)
+    with progress:
+        task = progress.add_task("Exporting articles", total=None)
+
+        def run(stream: IO[str]) -> ExportCounts:
+            return backup.export(
+                app.kb,
+                app.store_settings.data_dir,
+                stream,
+                app.ingest_settings,
+                with_vectors=with_vectors,
+                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+
+        if str(out) == "-":
+            counts = run(sys.stdout)
+            sys.stdout.flush()
+        else:
+            with atomic_file(out) as stream:
+                counts = run(stream)
+    err_console.print(f"exported {counts.summary()}" + ("" if str(out) == "-" else f" to {shown(str(out))}"))
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path, allow_dash=True))
+@click.option(
+    "--with-vectors",
+    is_flag=True,
+    help="Use the export's vectors when it has them and was made with this model and chunk settings "
+    "(else every article is embedded again).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_app
+def import_(app: AppContext, file: Path, with_vectors: bool, as_json: bool) -> None:
+    """Restore an export (see `newsdesk export`) into the configured store and data dir.
+
+    Articles already stored unchanged are skipped, so importing twice changes nothing, and an
+    interrupted import is finished by running it again. Exits with status 1 when a record could not
+    be restored or the file was cut off (the rest is still restored).
+    """
+    progress = _progress_bar(chunks=False)
+    with progress, click.open_file(str(file), encoding="utf-8", errors="replace") as stream:
+        task = progress.add_task("Importing articles", total=None)
+        try:
+            report = backup.import_(
+                stream,
+                "-" if str(file) == "-" else file.name,
+                app.ingestor,
+                app.store_settings.data_dir,
+                with_vectors=with_vectors,
+                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+                on_note=lambda note: err_console.print(f"[yellow]note[/] {shown(note)}", soft_wrap=True),
+            )
+        except backup.BackupError as error:
+            raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(
+            json.dumps(
+                report.articles.as_dict()
+                | {
+                    "restored": report.restored.as_dict(),
+                    "vectors_used": report.vectors_used,
+                    "complete": report.complete,
+                    "import_failed": [{"source": f.origin, "reason": f.reason} for f in report.failed],
+                },
+                indent=2,
+            )
+        )
+    else:
+        _print_report(report.articles)
+        console.print(
+            f"restored {report.restored.summary()}" + (" (vectors reused)" if report.vectors_used else "")
+        )
+        for failure in report.failed:
+            console.print(f"[red]failed[/] {shown(failure.origin)}: {shown(failure.reason)}", highlight=False)
+    if not report.ok:
+        sys.exit(1)
+
+
 @cli.command("eval")
 @click.argument(
     "questions_file", metavar="QUESTIONS.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -521,17 +624,23 @@ def eval_(
     console.print(table)
 
 
-def _run_ingest(app: AppContext, sources: Sequence[str]) -> IngestReport:
-    progress = Progress(
+def _progress_bar(*, chunks: bool = True) -> Progress:
+    """A bar of articles done (and chunks embedded) on the terminal's stderr; none when stderr is
+    not a terminal."""
+    return Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[chunks]} chunks"),
+        *([TextColumn("{task.fields[chunks]} chunks")] if chunks else []),
         TimeElapsedColumn(),
         console=err_console,
         disable=not err_console.is_terminal,
     )
+
+
+def _run_ingest(app: AppContext, sources: Sequence[str]) -> IngestReport:
+    progress = _progress_bar()
     with progress:
         task = progress.add_task("Reading sources", total=None, chunks=0)
         return app.ingestor.ingest(
