@@ -61,6 +61,14 @@ class BotSettings(BaseSettings):
     alerts_every: float = Field(
         60.0, gt=0, description="Seconds between two looks for new articles matching followed topics."
     )
+    metrics_addr: str | None = Field(
+        None,
+        description="host:port serving /metrics and /healthz for `bot` and `watch`, e.g. 127.0.0.1:9464 "
+        "(unset: off).",
+    )
+    health_check_every: float = Field(
+        30.0, gt=0, description="Seconds between two runs of the /healthz checks."
+    )
     inline_cache_seconds: int = Field(
         300, ge=0, le=3600, description="How long an inline answer is reused for the same question."
     )

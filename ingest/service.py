@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from ingest.chunking import Chunker
 from ingest.config import IngestSettings
@@ -40,6 +40,19 @@ logger = logging.getLogger(__name__)
 Source = str | Path
 """A file, a folder, or an http(s) page URL."""
 RefreshCallback = Callable[[list[FeedResult], IngestReport], None]
+
+
+class IngestObserver(Protocol):
+    """Told what an `Ingestor` did (metrics): add one to `Ingestor.observers`."""
+
+    def stored(self, origin: str, articles: int) -> None:
+        """`articles` were added or updated, arriving by `origin`: file, web, feed, upload, channel
+        or import."""
+
+    def refreshed(self, results: Sequence[FeedResult]) -> None:
+        """Feeds were refreshed (each result says whether its feed could be read)."""
+
+
 T = TypeVar("T")
 
 
@@ -80,6 +93,7 @@ class Ingestor:
         self._fetchers: list[Fetcher] = [fetcher] if fetcher is not None else []
         self._owns_fetchers = fetcher is None
         self._lock = threading.RLock()
+        self.observers: list[IngestObserver] = []
 
     @cached_property
     def kb(self) -> KnowledgeBase:
@@ -125,11 +139,13 @@ class Ingestor:
         *,
         on_loaded: Callable[[int], None] | None = None,
         on_progress: ProgressCallback | None = None,
+        origin: str | None = None,
     ) -> IngestReport:
         """Add or update the articles of files, folders and page URLs: one report, one embedding pass.
 
         `on_loaded(articles)` is called once every source is read; `on_progress(done, chunks)` after
-        each batch is stored.
+        each batch is stored. Observers hear of the articles as arriving by `origin`, by default
+        "file" or "web" (a page URL).
         """
         urls = [str(source) for source in sources if is_url(source)]
         paths = [Path(source) for source in sources if not is_url(source)]
@@ -146,14 +162,31 @@ class Ingestor:
             loaded += [self.fetcher.fetch_article(url) for url in urls]
             if on_loaded:
                 on_loaded(sum(isinstance(item, Article) for item in loaded))
-            return self._store(loaded, on_progress)
+            report = self._store(loaded, on_progress)
+        if origin is not None:
+            self._stored(origin, report)
+        else:
+            web = {item.id for item in loaded if isinstance(item, Article) and is_url(item.origin)}
+            self._stored("web", report, web.__contains__)
+            self._stored("file", report, lambda article_id: article_id not in web)
+        return report
 
     def ingest_loaded(
-        self, items: Iterable[Loaded], *, on_progress: ProgressCallback | None = None
+        self, items: Iterable[Loaded], *, origin: str = "file", on_progress: ProgressCallback | None = None
     ) -> IngestReport:
-        """Store articles that were already loaded (failures among them are reported)."""
+        """Store articles that were already loaded, arriving by `origin` (failures are reported)."""
         with self._lock:
-            return self._store(items, on_progress)
+            report = self._store(items, on_progress)
+        self._stored(origin, report)
+        return report
+
+    def _stored(
+        self, origin: str, report: IngestReport, counted: Callable[[str], bool] = lambda _: True
+    ) -> None:
+        articles = sum(1 for article_id in (*report.added, *report.updated) if counted(article_id))
+        if articles:
+            for observer in self.observers:
+                observer.stored(origin, articles)
 
     def restore(
         self, items: Iterable[Article | EmbeddedArticle], *, on_progress: ProgressCallback | None = None
@@ -176,6 +209,7 @@ class Ingestor:
                 if on_progress:
                     on_progress(done, report.chunks_written)
         report.seconds = time.perf_counter() - started
+        self._stored("import", report)
         return report
 
     def forget(self, article_ids: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -255,6 +289,9 @@ class Ingestor:
                 limits=self.feed_limits,
                 checkpoint=checkpoint,
             )
+        self._stored("feed", report)
+        for observer in self.observers:
+            observer.refreshed(results)
         return results, report
 
     def has_due_feeds(self) -> bool:

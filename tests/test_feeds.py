@@ -15,6 +15,8 @@ import pytest
 
 import ingest
 import store
+from bot.config import BotSettings
+from bot.metrics import monitoring
 from ingest.feeds import (
     Feed,
     FeedError,
@@ -474,18 +476,28 @@ def test_watch_ingests_due_feeds_until_stopped(
         fetcher,
         ingest.Ingestor(kb, ingest.IngestSettings(), data_dir=tmp_path, fetcher=fetcher) as ingestor,
     ):
+        monitored = monitoring(BotSettings(metrics_addr="127.0.0.1:0", health_check_every=0.1), kb, ingestor)
+        assert monitored is not None
         worker = threading.Thread(
             target=ingestor.watch,
             args=(stop,),
             kwargs={"on_refresh": lambda results, report: rounds.append(len(report.added)), "max_wait": 0.2},
         )
-        worker.start()
-        deadline = time.monotonic() + 60
-        while not rounds and time.monotonic() < deadline:
-            time.sleep(0.1)
-        stop.set()
-        worker.join(timeout=10)
+        with monitored:
+            worker.start()
+            deadline = time.monotonic() + 60
+            while not rounds and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.3)  # a health check round after the refresh
+            metrics, health = monitored.metrics.exposition().decode(), monitored.health.report()
+            stop.set()
+            worker.join(timeout=10)
     assert not worker.is_alive()
+    assert f'newsdesk_articles_ingested_total{{origin="feed"}} {float(rounds[0])}' in metrics
+    assert (
+        "newsdesk_feed_refreshes_total 1.0" in metrics and "newsdesk_feed_refresh_errors_total 0.0" in metrics
+    )
+    assert health[0] and health[1]["feeds"]["last_success"] is not None
     assert rounds and rounds[0] > 0  # the first round ingested the feed's entries
     assert rounds[1:] == []  # within the hour it was not due again
     assert FeedStore.in_data_dir(tmp_path).list()[0].last_success is not None

@@ -810,15 +810,24 @@ def wait_or_fail(process: subprocess.Popen[bytes], log: Path, wait: Callable[[],
 def test_bot_command_polls_answers_and_stops_on_sigterm(
     emu: BotAPIEmulator, data_dir: Path, tmp_path: Path
 ) -> None:
-    log = tmp_path / "bot.log"
-    with bot_process(emu, data_dir, log) as process:
+    log, metrics = tmp_path / "bot.log", f"127.0.0.1:{free_port()}"
+    monitored = {"NEWSDESK_METRICS_ADDR": metrics, "NEWSDESK_HEALTH_CHECK_EVERY": "0.5"}
+    with bot_process(emu, data_dir, log, **monitored) as process:
         (commands,) = wait_or_fail(
             process, log, lambda: emu.wait_for_call("setMyCommands", 1, SUBPROCESS_START), "commands"
         )
+        health = wait_or_fail(process, log, lambda: scrape(metrics, "/healthz", until=200), "/healthz")
         emu.send_user_message(DELIVERY_QUESTION)
         (reply,) = wait_or_fail(process, log, lambda: emu.wait_for_messages(USER, 1, 90), "answer")
+        counted = scrape(metrics, "/metrics")
         code = stop(process, log)
 
+    assert json.loads(health)["telegram"] == {
+        "ok": True,
+        "detail": "@" + BOT_USERNAME,
+        "checked_at": json.loads(health)["telegram"]["checked_at"],
+    }
+    assert 'newsdesk_questions_total{outcome="found"} 1.0' in counted
     assert code == 0, log.read_text()[-3000:]
     assert [c["command"] for c in commands["commands"]] == [c.command for c in COMMANDS]
     assert "300,000" in reply["text"]
@@ -826,6 +835,28 @@ def test_bot_command_polls_answers_and_stops_on_sigterm(
     output = log.read_text()
     assert "INFO telegram.ext.Application: Application started" in output
     assert emu.token not in output
+
+
+def scrape(address: str, path: str, until: int | None = None, timeout: float = 20.0) -> str:
+    """GET http://ADDRESS/PATH; with `until`, retried until that status comes (TimeoutError if not)."""
+    host, port = address.split(":")
+    deadline = time.monotonic() + timeout
+    while True:
+        connection = http.client.HTTPConnection(host, int(port), timeout=5)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            body = response.read().decode()
+            if until is None or response.status == until:
+                return body
+        except OSError:
+            if until is None:
+                raise
+        finally:
+            connection.close()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} did not answer {until} in {timeout}s")
+        time.sleep(0.2)
 
 
 def post_raw(url: str, update: JSON, secret: str | None) -> int:

@@ -69,6 +69,8 @@ class Answer:
     short_answer: str | None = None
     """The answer itself in a few words ("300,000 vehicles", "Daniel Okafor"), when the reader
     found a span of the asked kind in the quoted sentence; `text` then holds its support."""
+    fallback: str | None = None
+    """Why an LLM answer was not used (`no_sources`, `model_error`, `verification`); None otherwise."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields, as `newsdesk ask --json` prints them."""
@@ -79,6 +81,7 @@ class Answer:
             "citations": [citation.as_dict() for citation in self.citations],
             "leads": [lead.as_dict() for lead in self.leads],
             "answerer": self.answerer,
+            "fallback": self.fallback,
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "retrieved": list(self.retrieved),
             "checks": self.checks,

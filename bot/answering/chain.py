@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import date
-from typing import Any, TypedDict, cast
+from typing import Any, Protocol, TypedDict, cast
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -66,6 +67,16 @@ def build_chain(retriever: NewsRetriever, answerer: Answerer) -> Runnable[Questi
     return cast(Runnable[Question, Answer], chain.with_config(run_name="newsdesk"))
 
 
+class AnswerObserver(Protocol):
+    """Told of every question `Newsdesk.ask` took (metrics): add one to `Newsdesk.observers`."""
+
+    def answered(self, answer: Answer, seconds: float) -> None:
+        """A question was answered (found or not) in `seconds`."""
+
+    def failed(self, error: Exception, seconds: float) -> None:
+        """Answering raised `error` after `seconds` (an empty store, a broken store connection...)."""
+
+
 class Newsdesk:
     """Answers questions from a knowledge base; built once per process, shared by all front ends."""
 
@@ -83,6 +94,7 @@ class Newsdesk:
         self.retriever = NewsRetriever(kb=kb, k=settings.top_k)
         self.answerer = answerer or make_answerer(settings, kb.embeddings)
         self.chain = build_chain(self.retriever, self.answerer)
+        self.observers: list[AnswerObserver] = []
 
     def warm_up(self) -> None:
         """Load the model and open the store now, so the first question is not the slow one."""
@@ -112,11 +124,19 @@ class Newsdesk:
             raise InvalidQuestionError("ask a question, e.g. “What is the 2025 delivery target?”")
         if len(question) > MAX_QUESTION_CHARS:
             raise InvalidQuestionError(f"questions are limited to {MAX_QUESTION_CHARS} characters")
-        standalone = self.answerer.standalone(question, history) if history else question
-        config = RunnableConfig(callbacks=[TokenRelay(on_token)]) if on_token else None
-        answer = self.chain.invoke(
-            {"question": standalone, "as_of": as_of or self.clock(), "k": k, "exclude": exclude}, config
-        )
+        started = time.perf_counter()
+        try:
+            standalone = self.answerer.standalone(question, history) if history else question
+            config = RunnableConfig(callbacks=[TokenRelay(on_token)]) if on_token else None
+            answer = self.chain.invoke(
+                {"question": standalone, "as_of": as_of or self.clock(), "k": k, "exclude": exclude}, config
+            )
+        except Exception as error:
+            for observer in self.observers:
+                observer.failed(error, time.perf_counter() - started)
+            raise
+        for observer in self.observers:
+            observer.answered(answer, time.perf_counter() - started)
         logger.info("answered found=%s by %s", answer.found, answer.answerer)
         logger.debug("question: %s", standalone)  # people's questions stay out of default logs
         return replace(answer, question=standalone)

@@ -238,7 +238,7 @@ class LLMAnswerer:
         candidates = self.fallback.rank(question, documents)
         sources = build_sources(candidates, self.max_sources, self.sentences_per_source)
         if not sources:
-            return self._fallback(question, documents, as_of, "no sources", {})
+            return self._fallback(question, documents, as_of, "no_sources", "no sources", {})
         messages = self.prompt.format_messages(
             today=(as_of or date.today()).isoformat(), sources=render_sources(sources), question=question
         )
@@ -246,7 +246,7 @@ class LLMAnswerer:
             reply = _text(self.llm.invoke(messages)).strip()
         except Exception as error:  # timeouts, HTTP and connection errors all mean: answer without it
             return self._fallback(
-                question, documents, as_of, f"model error: {error}", {"model_replied": False}
+                question, documents, as_of, "model_error", f"model error: {error}", {"model_replied": False}
             )
         if reply.upper().startswith(NOT_FOUND_SENTINEL):
             return Answer(
@@ -261,7 +261,9 @@ class LLMAnswerer:
         checks = {"model_replied": True, **verification.checks}
         if not verification.ok:
             failed = ", ".join(name for name, passed in checks.items() if not passed)
-            return self._fallback(question, documents, as_of, f"verification failed: {failed}", checks)
+            return self._fallback(
+                question, documents, as_of, "verification", f"verification failed: {failed}", checks
+            )
         # A fluent answer can still be about the wrong place or year: the sentences it cites must
         # pass the same reader as an extractive answer ("Xiaomi's market share in India" is not
         # answered by sources about China), else the honest reply is "not found".
@@ -298,12 +300,18 @@ class LLMAnswerer:
         question: str,
         documents: Sequence[Document],
         as_of: date | None,
+        kind: str,
         reason: str,
         checks: dict[str, bool],
     ) -> Answer:
         logger.warning("llm: falling back to the extractive answer (%s)", reason)
         answer = self.fallback.answer(question, documents, as_of=as_of)
-        return replace(answer, answerer=f"{self.fallback.name} (fallback from {self.name})", checks=checks)
+        return replace(
+            answer,
+            answerer=f"{self.fallback.name} (fallback from {self.name})",
+            checks=checks,
+            fallback=kind,
+        )
 
 
 def _text(message: BaseMessage | Any) -> str:

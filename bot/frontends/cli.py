@@ -41,6 +41,7 @@ from bot.evaluation import (
     write_results,
 )
 from bot.feedback import FeedbackStore, Vote, export_questions
+from bot.metrics import MonitoringServer, monitoring
 from ingest import FeedError, FeedResult, Ingestor, IngestReport, IngestSettings, format_interval, samples_dir
 from store import KnowledgeBase, StoreError, StoreSettings, open_knowledge_base
 from store.files import atomic_file
@@ -289,7 +290,15 @@ def watch(app: AppContext) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     console.print(f"watching {len(app.ingestor.feeds.list())} feeds; Ctrl-C to stop")
-    app.ingestor.watch(stop, on_refresh=_print_refresh)
+    server = _monitoring(app)
+    if server is not None:
+        server.start()
+        console.print(f"metrics on {server.url}/metrics, health on {server.url}/healthz")
+    try:
+        app.ingestor.watch(stop, on_refresh=_print_refresh)
+    finally:
+        if server is not None:
+            server.stop()
     console.print("stopped")
 
 
@@ -362,7 +371,18 @@ def bot(app: AppContext) -> None:
         raise click.ClickException("set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot")
     if app.kb.is_empty():
         logger.warning("the store is empty: run `newsdesk ingest PATH` or send the bot files as an admin")
-    telegram.run(app.bot_settings, app.newsdesk, app.ingestor, app.store_settings.data_dir)
+    server = _monitoring(app, app.newsdesk)
+    if server is not None:
+        err_console.print(f"metrics on {server.url}/metrics, health on {server.url}/healthz")
+    telegram.run(app.bot_settings, app.newsdesk, app.ingestor, app.store_settings.data_dir, server)
+
+
+def _monitoring(app: AppContext, newsdesk: Newsdesk | None = None) -> MonitoringServer | None:
+    """The /metrics and /healthz server NEWSDESK_METRICS_ADDR asks for (bound, not started)."""
+    try:
+        return monitoring(app.bot_settings, app.kb, app.ingestor, newsdesk)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
 
 
 def ask_streaming(newsdesk: Newsdesk, question: str, **options: Any) -> Answer:

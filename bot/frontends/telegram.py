@@ -70,6 +70,7 @@ from bot.frontends.render import (
     render_answer,
     thanked,
 )
+from bot.metrics import MonitoringServer
 from ingest import SUPPORTED_SUFFIXES, Ingestor, IngestReport, LoadError, LoadFailure, format_interval
 from ingest.loaders import article_from_record
 from store import Article, EmptyStoreError
@@ -118,6 +119,8 @@ MAX_CONCURRENT_UPDATES = 256
 INLINE_TIMEOUT = 8.0
 """Seconds an inline answer may take: Telegram drops an inline query not answered within about ten."""
 INLINE_CACHE_SIZE = 256
+TELEGRAM_CHECK_TIMEOUT = 10.0
+"""Seconds the health check waits for Telegram's answer to getMe."""
 PENDING_COMMENTS = 20
 """👎 prompts a chat keeps waiting for a comment."""
 COMMENT_PROMPT = "What was wrong? Reply to this message to tell me (optional)."
@@ -136,6 +139,7 @@ class BotData:
     follows: FollowStore
     matcher: TopicMatcher
     inline_cache: dict[str, tuple[float, InlineQueryResultArticle]]
+    monitoring: MonitoringServer | None = None
 
 
 @dataclass
@@ -471,7 +475,7 @@ async def upload(update: Update, context: Context) -> None:
             path = Path(folder) / name
             telegram_file = await document.get_file()
             await telegram_file.download_to_drive(path)
-            report = await asyncio.to_thread(context.bot_data.ingestor.ingest, [path])
+            report = await asyncio.to_thread(context.bot_data.ingestor.ingest, [path], origin="upload")
     await message.reply_html(format_report(report, folder), link_preview_options=NO_PREVIEW)
 
 
@@ -537,9 +541,11 @@ async def channel_post(update: Update, context: Context) -> None:
         return
     ingestor = context.bot_data.ingestor
     if link := LINK.match(text):
-        report = await asyncio.to_thread(ingestor.ingest, [link.group(1)])
+        report = await asyncio.to_thread(ingestor.ingest, [link.group(1)], origin="channel")
     else:
-        report = await asyncio.to_thread(ingestor.ingest_loaded, [channel_article(post, text)])
+        report = await asyncio.to_thread(
+            ingestor.ingest_loaded, [channel_article(post, text)], origin="channel"
+        )
     logger.info("channel %s post %d: %s", post.chat.id, post.message_id, report.summary())
 
 
@@ -728,6 +734,7 @@ async def post_init(application: Application[Any, Context, Any, ChatData, BotDat
     """Register the command menu, load the model, and follow feeds when there are any."""
     await application.bot.set_my_commands(COMMANDS)
     await asyncio.to_thread(application.bot_data.newsdesk.warm_up)
+    await start_monitoring(application)
     if application.job_queue is None:
         return
     if application.bot_data.ingestor.data_dir is not None:
@@ -736,19 +743,44 @@ async def post_init(application: Application[Any, Context, Any, ChatData, BotDat
     application.job_queue.run_repeating(send_alerts, interval=every, first=min(every, 5.0))
 
 
+async def start_monitoring(application: Application[Any, Context, Any, ChatData, BotData, Any]) -> None:
+    """Start the /metrics and /healthz server, if there is one; Telegram's health is a `getMe` sent
+    through this application's event loop, so a stuck loop shows as unhealthy too."""
+    server = application.bot_data.monitoring
+    if server is None:
+        return
+    loop = asyncio.get_running_loop()
+
+    def telegram() -> str:
+        future = asyncio.run_coroutine_threadsafe(application.bot.get_me(), loop)
+        return f"@{future.result(timeout=TELEGRAM_CHECK_TIMEOUT).username}"
+
+    server.health.checks["telegram"] = telegram
+    server.start()
+
+
+async def post_shutdown(application: Application[Any, Context, Any, ChatData, BotData, Any]) -> None:
+    """Stop serving /metrics and /healthz."""
+    if application.bot_data.monitoring is not None:
+        application.bot_data.monitoring.stop()
+        application.bot_data.monitoring = None
+
+
 def build_application(
     settings: BotSettings,
     newsdesk: Newsdesk,
     ingestor: Ingestor,
     state_file: Path | None = None,
     data_dir: Path | None = None,
+    monitoring: MonitoringServer | None = None,
 ) -> Application[Any, Context, Any, ChatData, BotData, Any]:
     """The bot: handlers, error handler, rate limiter, and the services in `BotData`.
 
     With `state_file`, chat histories survive a restart (PTB's PicklePersistence; bot_data,
     which holds live objects, is not persisted). When `ingestor` has a data dir, the feeds
     registered there are refreshed on their schedule by the JobQueue. Votes and followed topics
-    are kept in `data_dir` (default: the ingestor's; in memory when there is none).
+    are kept in `data_dir` (default: the ingestor's; in memory when there is none). `monitoring`
+    (see `bot.metrics.monitoring`) is started with the application and stopped with it.
     """
     if settings.telegram_bot_token is None:
         raise ValueError("set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot")
@@ -760,6 +792,7 @@ def build_application(
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(post_init)
+        .post_shutdown(post_shutdown)
     )
     if settings.telegram_base_url:
         builder = builder.base_url(settings.telegram_base_url)
@@ -783,6 +816,7 @@ def build_application(
     application.bot_data.follows = FollowStore(home / ALERTS_FILE if home else None)
     application.bot_data.matcher = TopicMatcher(newsdesk.kb)
     application.bot_data.inline_cache = {}
+    application.bot_data.monitoring = monitoring
     application.add_handler(TypeHandler(Update, gatekeeper), group=-1)
     application.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, channel_post))
     application.add_handler(CallbackQueryHandler(vote, pattern=rf"^{VOTE}:"))
@@ -805,13 +839,19 @@ def build_application(
     return application
 
 
-def run(settings: BotSettings, newsdesk: Newsdesk, ingestor: Ingestor, data_dir: Path | None = None) -> None:
+def run(
+    settings: BotSettings,
+    newsdesk: Newsdesk,
+    ingestor: Ingestor,
+    data_dir: Path | None = None,
+    monitoring: MonitoringServer | None = None,
+) -> None:
     """Serve until SIGINT/SIGTERM: long polling, or a webhook when NEWSDESK_WEBHOOK_URL is set.
 
     Chat histories are kept in `data_dir` when it is given.
     """
     state_file = data_dir / STATE_FILE if data_dir else None
-    application = build_application(settings, newsdesk, ingestor, state_file, data_dir)
+    application = build_application(settings, newsdesk, ingestor, state_file, data_dir, monitoring)
     if settings.webhook_url:
         secret = (
             settings.webhook_secret.get_secret_value()
