@@ -81,11 +81,13 @@ class ExportCounts:
             "rows": dict(sorted(self.rows.items())),
         }
 
-    def summary(self) -> str:
-        """One line."""
+    def summary(self, *, articles: bool = True) -> str:
+        """One line of counts."""
         rows = ", ".join(f"{count} {name}" for name, count in sorted(self.rows.items()))
-        return f"{self.articles} articles, {self.duplicates} duplicates, {self.feeds} feeds" + (
-            f", rows: {rows}" if rows else ""
+        return (
+            (f"{self.articles} articles, " if articles else "")
+            + f"{self.duplicates} duplicates, {self.feeds} feeds, "
+            + (f"rows: {rows}" if rows else "no rows")
         )
 
 

@@ -174,6 +174,13 @@ def test_with_vectors_nothing_is_embedded_and_the_vectors_are_the_same(
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["vectors_used"] and len(report["added"]) == 8 and report["chunks_written"] == 0
+    again = newsdesk(target, "import", "--with-vectors", str(path))
+    summary, restored = again.stdout.splitlines()
+    assert again.exit_code == 0 and summary.startswith("0 added, 0 updated, 8 unchanged, 0 failed (0 chunks")
+    assert (
+        restored
+        == "also restored: 0 duplicates, 0 feeds, no rows (the export's vectors were used: nothing embedded)"
+    )
     with (
         store.open_knowledge_base(store.StoreSettings(data_dir=source), embeddings) as a,
         store.open_knowledge_base(store.StoreSettings(data_dir=target), embeddings) as b,

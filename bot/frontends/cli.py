@@ -559,7 +559,8 @@ def import_(app: AppContext, file: Path, with_vectors: bool, as_json: bool) -> N
     else:
         _print_report(report.articles)
         console.print(
-            f"restored {report.restored.summary()}" + (" (vectors reused)" if report.vectors_used else "")
+            f"also restored: {report.restored.summary(articles=False)}"
+            + (" (the export's vectors were used: nothing embedded)" if report.vectors_used else "")
         )
         for failure in report.failed:
             console.print(f"[red]failed[/] {shown(failure.origin)}: {shown(failure.reason)}", highlight=False)
