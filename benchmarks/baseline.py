@@ -303,7 +303,7 @@ def table(r: Result) -> str:
     ]
     lines = [
         f"command: {r.command}",
-        f"date: {r.date}  cpus: {r.cpus}  corpus: {r.corpus}",
+        f"date: {r.date}  cpus: {r.cpus}  precision: {r.precision}  corpus: {r.corpus}",
         f"questions: {r.questions}; ingest measured on the first {r.ingest_articles} articles, fresh stores",
         f"{'':<22}{'newsdesk':>10}{'baseline':>10}   newsdesk / baseline",
     ]

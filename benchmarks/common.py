@@ -16,6 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from store import StoreSettings
+from store.embeddings import resolve_precision
+
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 SHARED_EVAL = SHARED_DIR / "eval"
 """The development set (../shared/eval), outside the repo."""
@@ -78,6 +81,8 @@ class Run:
     date: str
     cpus: int
     corpus: str
+    precision: str
+    """The embedding model's forward-pass precision (`NEWSDESK_EMBEDDING_PRECISION` resolved)."""
 
 
 def this_run(corpus: Path) -> dict[str, Any]:
@@ -87,4 +92,5 @@ def this_run(corpus: Path) -> dict[str, Any]:
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "cpus": os.cpu_count() or 0,
         "corpus": str(corpus),
+        "precision": resolve_precision(StoreSettings().embedding_precision),
     }

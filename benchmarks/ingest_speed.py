@@ -142,7 +142,8 @@ def table(r: Result) -> str:
     ]
     lines = [
         f"command: {r.command}",
-        f"date: {r.date}  cpus: {r.cpus}  load (1 min) at start: {r.load_at_start:.2f}",
+        f"date: {r.date}  cpus: {r.cpus}  precision: {r.precision}"
+        f"  load (1 min) at start: {r.load_at_start:.2f}",
         f"corpus: {r.corpus}",
     ]
     lines += [f"{name:<26}{value:>12}   {note}".rstrip() for name, value, note in rows]

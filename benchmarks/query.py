@@ -148,7 +148,7 @@ def table(r: Result) -> str:
     return "\n".join(
         [
             f"command: {r.command}",
-            f"date: {r.date}  cpus: {r.cpus}  corpus: {r.corpus}",
+            f"date: {r.date}  cpus: {r.cpus}  precision: {r.precision}  corpus: {r.corpus}",
             f"store: {r.store} ({store})",
             f"{r.questions} questions, k={r.k} chunks, each as of its question date",
             f"{'':<34}{'p50':>10}{'p95':>10}",

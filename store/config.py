@@ -1,6 +1,7 @@
 """Settings of the knowledge base, read from NEWSDESK_* variables and `.env`."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,11 @@ class StoreSettings(BaseSettings):
         None, description="Path of a sentence-transformers model; unset means the bundled all-MiniLM-L6-v2."
     )
     embedding_batch_size: int = Field(64, ge=1, description="Texts per model.encode batch.")
+    embedding_precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto",
+        description="Precision of the model's forward pass: bf16 where the CPU has AMX or AVX-512 BF16 "
+        "(`auto`), else fp32; pooling and vectors are always fp32.",
+    )
     lexical_sync_seconds: float = Field(
         60.0,
         ge=0,

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -18,8 +18,33 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_loaded: dict[tuple[str, str], SentenceTransformer] = {}
+_loaded: dict[tuple[str, str, str], SentenceTransformer] = {}
 _load_lock = threading.Lock()
+
+Precision = Literal["auto", "fp32", "bf16"]
+_BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags as Linux reports them (empty elsewhere)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
+def resolve_precision(precision: Precision, device: str = "cpu", flags: frozenset[str] | None = None) -> str:
+    """`fp32` or `bf16`: `auto` means bf16 on a CPU with bfloat16 arithmetic in hardware (AMX or
+    AVX-512 BF16), where it is about three times faster with the same neighbours, else fp32."""
+    if precision != "auto":
+        return precision
+    if device != "cpu":
+        return "fp32"
+    return "bf16" if (cpu_flags() if flags is None else flags) & _BF16_FLAGS else "fp32"
 
 
 def bundled_model_path() -> Path:
@@ -55,16 +80,26 @@ class SentenceTransformerEmbeddings(Embeddings):
     """A local sentence-transformers model behind LangChain's `Embeddings` interface.
 
     The model is loaded on first use (so `newsdesk --help` stays instant) and only once per
-    process and path, under a lock, because the bot may ask from several threads at once.
-    Vectors are L2-normalised, so cosine similarity is a dot product.
+    process, path and precision, under a lock, because the bot may ask from several threads at
+    once. Vectors are L2-normalised, so cosine similarity is a dot product.
+
+    `precision` `bf16` runs the transformer in bfloat16 and everything after it (the token vectors
+    handed on, pooling, normalisation, span vectors) in float32, so vectors of either precision can
+    share a store; `auto` picks bf16 where the CPU computes it natively (`resolve_precision`).
     """
 
     def __init__(
-        self, model_path: str | Path | None = None, *, batch_size: int = 64, device: str = "cpu"
+        self,
+        model_path: str | Path | None = None,
+        *,
+        batch_size: int = 64,
+        device: str = "cpu",
+        precision: Precision = "auto",
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.batch_size = batch_size
         self.device = device
+        self.precision = resolve_precision(precision, device)
         self._model: SentenceTransformer | None = None
         self._query_cache: dict[str, QueryEncoding] = {}
         self._cache_lock = threading.Lock()
@@ -74,10 +109,11 @@ class SentenceTransformerEmbeddings(Embeddings):
         """The loaded model; loading it reads the weights from disk, never from a hub."""
         if self._model is None:
             path = str(self.model_path or bundled_model_path())
+            key = (path, self.device, self.precision)
             with _load_lock:
-                if (path, self.device) not in _loaded:
-                    _loaded[path, self.device] = _load(path, self.device)
-                self._model = _loaded[path, self.device]
+                if key not in _loaded:
+                    _loaded[key] = _load(path, self.device, self.precision)
+                self._model = _loaded[key]
         return self._model
 
     @property
@@ -179,8 +215,9 @@ class SentenceTransformerEmbeddings(Embeddings):
         return cached
 
 
-def _load(path: str, device: str) -> SentenceTransformer:
-    """Read a sentence-transformers model from a local folder, never from a hub."""
+def _load(path: str, device: str, precision: str = "fp32") -> SentenceTransformer:
+    """Read a sentence-transformers model from a local folder, never from a hub; in bf16, its
+    transformer is cast to bfloat16 and hands its token vectors on in float32."""
     # The hub is unreachable by design: a model is a local folder, and any attempt to reach
     # the network must fail fast instead of hanging on retries.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -190,8 +227,22 @@ def _load(path: str, device: str) -> SentenceTransformer:
 
     transformers_logging.disable_progress_bar()
 
-    logger.info("loading embedding model from %s", path)
-    return SentenceTransformer(path, device=device)
+    logger.info("loading embedding model from %s (%s)", path, precision)
+    model = SentenceTransformer(path, device=device)
+    if precision == "bf16":
+        import torch
+
+        transformer = model[0]
+        transformer.to(torch.bfloat16)
+        transformer.register_forward_hook(_float_token_embeddings)
+    return model
+
+
+def _float_token_embeddings(module: Any, inputs: Any, features: dict[str, Any]) -> dict[str, Any]:
+    """Forward hook: the transformer's token vectors leave it in float32, so pooling and
+    normalisation (and the span vectors pooled from them) are computed in full precision."""
+    features["token_embeddings"] = features["token_embeddings"].float()
+    return features
 
 
 def _pool_spans(

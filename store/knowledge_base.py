@@ -180,7 +180,9 @@ def open_knowledge_base(
     """The knowledge base the settings describe, with the bundled model unless one is given."""
     if embeddings is None:
         embeddings = SentenceTransformerEmbeddings(
-            settings.embedding_model, batch_size=settings.embedding_batch_size
+            settings.embedding_model,
+            batch_size=settings.embedding_batch_size,
+            precision=settings.embedding_precision,
         )
     location = settings.chroma_url or str(settings.chroma_path)
     # Embedded, the index sits beside the Chroma folder it mirrors; for a server, one index per

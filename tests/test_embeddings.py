@@ -1,0 +1,74 @@
+"""The embedding model's precision: bf16 where the CPU computes it natively, vectors that stay
+comparable with fp32 ones (so one store can hold both), and the sentence vectors from the same pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ingest
+import store
+from store.embeddings import resolve_precision
+
+
+@pytest.mark.parametrize(
+    ("asked", "flags", "device", "chosen"),
+    [
+        ("auto", {"avx512f", "amx_bf16", "amx_tile"}, "cpu", "bf16"),
+        ("auto", {"avx512f", "avx512_bf16"}, "cpu", "bf16"),
+        ("auto", {"avx2", "fma"}, "cpu", "fp32"),
+        ("auto", set(), "cpu", "fp32"),  # not Linux, or flags unknown
+        ("auto", {"amx_bf16"}, "cuda", "fp32"),
+        ("fp32", {"amx_bf16"}, "cpu", "fp32"),
+        ("bf16", {"avx2"}, "cpu", "bf16"),
+    ],
+)
+def test_auto_precision_follows_the_cpu_and_an_explicit_one_wins(
+    asked: str, flags: set[str], device: str, chosen: str
+) -> None:
+    assert resolve_precision(asked, device, frozenset(flags)) == chosen  # type: ignore[arg-type]
+
+
+def test_the_setting_reaches_the_model() -> None:
+    settings = store.StoreSettings(embedding_precision="fp32")
+    assert store.SentenceTransformerEmbeddings(precision=settings.embedding_precision).precision == "fp32"
+    with pytest.raises(ValueError, match="embedding_precision"):
+        store.StoreSettings(embedding_precision="int4")  # type: ignore[arg-type]
+
+
+def test_bf16_vectors_match_fp32_ones_and_keep_the_neighbours() -> None:
+    """Passages of the samples, their sentences and questions, embedded both ways: the same
+    vectors up to bf16 rounding (cosine >= 0.996), unit length in float32, and every question's
+    nearest passages in the same order."""
+    fp32 = store.SentenceTransformerEmbeddings(precision="fp32")
+    bf16 = store.SentenceTransformerEmbeddings(precision="bf16")
+    chunker = ingest.Chunker(fp32.count_tokens, max_tokens=200, overlap_tokens=40)
+    articles = [
+        item
+        for item in ingest.load_paths([ingest.samples_dir()], 50_000_000)
+        if isinstance(item, store.Article)
+    ]
+    chunks = [chunk for article in articles for chunk in chunker.split(article)]
+    texts = [chunk.embedding_text for chunk in chunks]
+    spans = [chunk.embedding_spans for chunk in chunks]
+    (a, a_sentences), (b, b_sentences) = (
+        fp32.encode_passages(texts, spans),
+        bf16.encode_passages(texts, spans),
+    )
+    assert a.dtype == b.dtype == np.float32 and np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
+    assert float(np.min(np.sum(a * b, axis=1))) >= 0.996
+    assert (
+        min(float(np.min(np.sum(x * y, axis=1))) for x, y in zip(a_sentences, b_sentences, strict=True))
+        >= 0.99
+    )
+    questions = [
+        "What is the 2025 delivery target?",
+        "How much will the tram line cost?",
+        "Who scored twice in the derby?",
+        "Which routers have the security flaw?",
+        "How strong were the gusts during the storm?",
+    ]
+    for question in questions:
+        q32, q16 = fp32.query_vector(question), bf16.query_vector(question)
+        assert float(q32 @ q16) >= 0.996
+        assert list(np.argsort(-(a @ q32))[:3]) == list(np.argsort(-(b @ q16))[:3])
