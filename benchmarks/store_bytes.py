@@ -1,0 +1,75 @@
+"""Where an embedded store's bytes go: Chroma's SQLite tables and indexes, its vector index folders,
+and the keyword index, against the text the store holds.
+
+Run from the repo root: `.venv/bin/python benchmarks/store_bytes.py --data-dir data/eval/<key> [--json]`
+(read only; the store `make eval` builds, or any embedded data dir).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+
+def folder_bytes(path: Path) -> int:
+    """Bytes of every file under a folder."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def sqlite_objects(path: Path) -> dict[str, int]:
+    """Bytes per table and index of a SQLite file (its `dbstat` table), largest first."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
+    return {str(name): int(size) for name, size in rows}
+
+
+def text_bytes(path: Path) -> int:
+    """UTF-8 bytes of the article bodies the store holds (its articles collection's documents)."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        (size,) = db.execute(
+            "SELECT COALESCE(SUM(LENGTH(CAST(m.string_value AS BLOB))), 0) FROM embedding_metadata m"
+            " JOIN embeddings e ON e.id = m.id JOIN segments s ON s.id = e.segment_id"
+            " JOIN collections c ON c.id = s.collection"
+            " WHERE m.key = 'chroma:document' AND c.name LIKE '%-articles'"
+        ).fetchone()
+    return int(size)
+
+
+def main() -> int:
+    """Print the breakdown."""
+    options = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    options.add_argument("--data-dir", type=Path, required=True, help="an embedded store's data dir")
+    options.add_argument("--json", action="store_true", help="print JSON")
+    args = options.parse_args()
+    chroma = args.data_dir / "chroma"
+    database = chroma / "chroma.sqlite3"
+    if not database.exists():
+        print(f"error: no embedded store in {args.data_dir}", file=sys.stderr)
+        return 2
+    parts = {f"chroma.sqlite3: {name}": size for name, size in sqlite_objects(database).items()}
+    parts["chroma vector index folders (HNSW)"] = sum(
+        folder_bytes(folder) for folder in chroma.iterdir() if folder.is_dir()
+    )
+    lexical = args.data_dir / "lexical"
+    parts["keyword index (lexical/*.sqlite3)"] = folder_bytes(lexical) if lexical.exists() else 0
+    total = folder_bytes(chroma) + parts["keyword index (lexical/*.sqlite3)"]
+    text = text_bytes(database)
+    if args.json:
+        print(json.dumps({"total": total, "text": text, "parts": parts}, indent=2))
+        return 0
+    print(
+        f"store {total / 1e6:,.1f} MB for {text / 1e6:,.1f} MB of article text: {total / max(1, text):.1f}x"
+    )
+    for name, size in sorted(parts.items(), key=lambda item: -item[1]):
+        if size >= 100_000:
+            print(f"{size / 1e6:9.1f} MB  {size / total:6.1%}  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
