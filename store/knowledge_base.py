@@ -20,6 +20,10 @@ The lexical index (`store.lexical`) follows the same steps: its rows for the new
 written with the chunks (1), its old rows dropped with theirs (3), and the same version check
 applies to lexical hits; `sync_lexical` (on open, and after `repair`) re-indexes any article
 whose indexed version differs from its record.
+
+An embedded store keeps its chunks' sentence vectors in a side table (`store.sentences`) rather
+than in Chroma metadata: written before step 1, deleted with their chunks in 3 (and by `forget`),
+and rows no chunk names are deleted by `repair`.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ from store.records import (
     parse_chunk_id,
     unpack_vectors,
 )
+from store.sentences import SentenceVectors
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +197,10 @@ def open_knowledge_base(
         name += "-" + hashlib.sha1(f"{settings.chroma_url.rstrip('/')}|{name}".encode()).hexdigest()[:12]
     client = make_chroma_client(settings)
     lexical = LexicalIndex(settings.data_dir / "lexical" / f"{name}.sqlite3")
+    # embedded, sentence vectors live beside Chroma; a server keeps them where every client sees them
+    sentences = (
+        None if settings.chroma_url else SentenceVectors(settings.data_dir / "sentences" / f"{name}.sqlite3")
+    )
     kb = KnowledgeBase(
         client,
         embeddings,
@@ -200,6 +209,7 @@ def open_knowledge_base(
         lexical=lexical,
         lexical_sync_seconds=settings.lexical_sync_seconds if settings.chroma_url else 0.0,
         owns_client=True,
+        sentences=sentences,
     )
     try:
         kb.sync_lexical()  # a lost, copied or outdated keyword index catches up before the first search
@@ -256,17 +266,20 @@ class KnowledgeBase:
         lexical: LexicalIndex | None = None,
         lexical_sync_seconds: float = 0.0,
         owns_client: bool = False,
+        sentences: SentenceVectors | None = None,
     ) -> None:
         """`lexical_sync_seconds` > 0: searches start a background `sync_lexical` when the last one
         is older than that, so a client of a Chroma server picks up other writers' articles in its
         keyword index without a restart (0: only on open, enough when this process is the only writer).
-        With `owns_client`, `close()` closes the Chroma client too.
+        With `owns_client`, `close()` closes the Chroma client too. With `sentences`, chunks' sentence
+        vectors are kept there (see `store.sentences`) instead of in Chroma metadata.
         """
         self.client = client
         self._owns_client = owns_client
         self.embeddings = embeddings
         self.location = location
         self.lexical = lexical if lexical is not None else LexicalIndex()
+        self.sentences = sentences
         # No Chroma embedding function: every vector comes from `embeddings`, never from Chroma's
         # default model, which would try to download weights at run time.
         try:
@@ -300,6 +313,8 @@ class KnowledgeBase:
             pool.shutdown(wait=True)
         with self._writing:
             self.lexical.close()
+            if self.sentences is not None:
+                self.sentences.close()
         if self._owns_client:
             # chromadb's clients have close() (reference-counted per path); its ClientAPI type omits it
             getattr(self.client, "close", lambda: None)()
@@ -442,15 +457,16 @@ class KnowledgeBase:
         where = cast(Where, {"article_id": {"$in": list(current)}})
         result = self.chunks.get(where=where, include=["documents", "metadatas", "embeddings"])
         rows: dict[str, list[tuple[Chunk, np.ndarray, np.ndarray]]] = {}
-        dimension = None
-        for text, meta, vector in zip(
-            result["documents"] or [], result["metadatas"] or [], _vectors(result), strict=True
+        side = self._sentence_vectors(result["ids"], result["metadatas"] or [])
+        for chunk_id, text, meta, vector in zip(
+            result["ids"], result["documents"] or [], result["metadatas"] or [], _vectors(result), strict=True
         ):
             chunk = Chunk.from_metadata(text, meta)
             if current[chunk.article_id] != chunk.content_hash:
                 continue  # a version a crash left behind
-            dimension = dimension or len(vector)
-            sentences = unpack_vectors(str(meta.get("sentence_vectors") or ""), dimension)
+            sentences = side.get(chunk_id)
+            if sentences is None:
+                sentences = np.zeros((0, self.embeddings.dimension), dtype=np.float32)
             rows.setdefault(chunk.article_id, []).append((chunk, np.asarray(vector, np.float32), sentences))
         embedded = {}
         for record in records:
@@ -597,14 +613,12 @@ class KnowledgeBase:
         if not ids:
             return {}
         result = self.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        dimension = self.embeddings.dimension
+        sentences = self._sentence_vectors(result["ids"], result["metadatas"] or [])
         hits = {
             chunk_id: ScoredChunk(
                 Chunk.from_metadata(text, meta),
                 float(np.asarray(embedding) @ vector),
-                unpack_vectors(str(meta["sentence_vectors"]), dimension)
-                if meta.get("sentence_vectors")
-                else None,
+                sentences.get(chunk_id),
                 np.asarray(embedding, dtype=np.float32),
             )
             for chunk_id, text, meta, embedding in zip(
@@ -623,6 +637,22 @@ class KnowledgeBase:
             if current.get(hit.chunk.article_id) == hit.chunk.content_hash
         }
 
+    def _sentence_vectors(
+        self, ids: Sequence[str], metas: Sequence[Mapping[str, Any]]
+    ) -> dict[str, np.ndarray]:
+        """The sentence vectors of these chunks: from their metadata (a Chroma server, or a store
+        written before `store.sentences`), else from the side table."""
+        dimension = self.embeddings.dimension
+        found = {
+            chunk_id: unpack_vectors(str(meta["sentence_vectors"]), dimension)
+            for chunk_id, meta in zip(ids, metas, strict=True)
+            if meta.get("sentence_vectors")
+        }
+        missing = [chunk_id for chunk_id in ids if chunk_id not in found]
+        if missing and self.sentences is not None:
+            found |= self.sentences.get(missing, dimension)
+        return found
+
     # ----------------------------------------------------------------------------- writing
 
     @_one_writer
@@ -639,11 +669,18 @@ class KnowledgeBase:
             for chunk, vector, sentences in zip(item.chunks, item.vectors, item.sentence_vectors, strict=True)
         ]
         self.lexical.add([chunk for chunk, _, _ in rows])
+        if self.sentences is not None:  # before the chunks: a crash leaves rows no chunk names
+            self.sentences.put((chunk.id, sentences) for chunk, _, sentences in rows)
         for batch in _batched(rows, self._max_batch):
             self.chunks.upsert(
                 ids=[chunk.id for chunk, _, _ in batch],
                 documents=[chunk.text for chunk, _, _ in batch],
-                metadatas=[chunk.metadata() | {"sentence_vectors": pack_vectors(s)} for chunk, _, s in batch],
+                metadatas=[
+                    chunk.metadata()
+                    if self.sentences is not None
+                    else chunk.metadata() | {"sentence_vectors": pack_vectors(sentences)}
+                    for chunk, _, sentences in batch
+                ],
                 embeddings=np.stack([vector for _, vector, _ in batch]),
             )
         now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -712,7 +749,10 @@ class KnowledgeBase:
             return False
         self.articles.delete(ids=[article_id])  # the commit point: its chunks are now invisible
         self.lexical.remove([article_id])
+        chunk_ids = self.chunks.get(where=cast(Where, {"article_id": article_id}), include=[])["ids"]
         self.chunks.delete(where={"article_id": article_id})
+        if self.sentences is not None:
+            self.sentences.delete(chunk_ids)
         return True
 
     @_one_writer
@@ -723,12 +763,16 @@ class KnowledgeBase:
             for article_id, meta in zip(*self._get_all(self.articles, include=["metadatas"]), strict=True)
         }
         stale = []
-        for chunk_id in self._get_all(self.chunks, include=[])[0]:
+        chunk_ids = self._get_all(self.chunks, include=[])[0]
+        for chunk_id in chunk_ids:
             article_id, short_hash, _ = parse_chunk_id(chunk_id)
             if current.get(article_id) != short_hash:
                 stale.append(chunk_id)
         for batch in _batched(stale, self._max_batch):
             self.chunks.delete(ids=list(batch))
+        if self.sentences is not None:  # rows of deleted chunks, and of chunks a crash never wrote
+            kept = set(chunk_ids) - set(stale)
+            self.sentences.delete(chunk_id for chunk_id in self.sentences.chunk_ids() if chunk_id not in kept)
         if stale:
             logger.warning("repair: removed %d chunks left by an interrupted write", len(stale))
         self.sync_lexical()
@@ -796,6 +840,8 @@ class KnowledgeBase:
             ]
             if stale:
                 self.chunks.delete(ids=stale)
+                if self.sentences is not None:
+                    self.sentences.delete(stale)
 
     def _get_all(self, collection: Collection, include: list[Any]) -> tuple[list[str], list[Any]]:
         """Ids (and metadatas when included) of a whole collection, paged."""

@@ -105,6 +105,14 @@ def assert_consistent(kb: store.KnowledgeBase) -> None:
     # the lexical index holds the same versions, one row per chunk
     assert kb.lexical.versions() == {article_id: {r.content_hash} for article_id, r in records.items()}
     assert kb.lexical.count() == kb.chunks.count()
+    # sentence vectors: embedded, one side-table row per chunk and none in Chroma metadata; on a
+    # server, in every chunk's metadata
+    metas = kb.chunks.get(include=["metadatas"])["metadatas"] or []
+    if kb.sentences is not None:
+        assert kb.sentences.chunk_ids() == set(all_chunks(kb))
+        assert not [meta for meta in metas if "sentence_vectors" in meta]
+    else:
+        assert all(meta.get("sentence_vectors") for meta in metas)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -255,6 +263,28 @@ def test_superseded_version_is_invisible_and_repaired(
         assert hits and {hit.chunk.content_hash for hit in hits} == {new.content_hash}
     assert any_kb.repair() == len(old_chunks["ids"])
     assert_consistent(any_kb)
+
+
+def test_sentence_vectors_of_an_embedded_store_live_beside_chroma(
+    kb: store.KnowledgeBase, small_corpus: Path, store_settings: store.StoreSettings
+) -> None:
+    """Rows a crash left before their chunks are removed by repair, and a store whose sentence
+    vectors are in Chroma metadata (written before the side table) is read as it is."""
+    ingest_folder(kb, small_corpus)
+    assert kb.sentences is not None
+    kb.sentences.put([("u-gone#0123456789abcdef#0", np.ones((2, 384), dtype=np.float32) / np.sqrt(384))])
+    assert kb.repair() == 0 and "u-gone#0123456789abcdef#0" not in kb.sentences.chunk_ids()
+    assert_consistent(kb)
+
+    old_style = store.KnowledgeBase(kb.client, kb.embeddings, name="oldstyle")  # no side table
+    ingest_folder(old_style, small_corpus)
+    metas = old_style.chunks.get(include=["metadatas"])["metadatas"] or []
+    assert metas and all(meta.get("sentence_vectors") for meta in metas)
+    reopened = store.KnowledgeBase(
+        kb.client, kb.embeddings, name="oldstyle", sentences=kb.sentences, lexical=old_style.lexical
+    )
+    (hit, *_) = reopened.search("How strong were the gusts of Storm Idris?", k=3)
+    assert hit.sentence_vectors is not None and len(hit.sentence_vectors) == len(hit.chunk.sentences)
 
 
 def test_same_article_twice_in_one_run(any_kb: store.KnowledgeBase, tmp_path: Path) -> None:

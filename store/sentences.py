@@ -1,0 +1,83 @@
+"""The sentence vectors of an embedded store's chunks, as compact binary rows beside Chroma.
+
+Every chunk carries one unit vector per sentence (the answerer ranks sentences with them). In Chroma
+metadata they were base64 strings, and Chroma keeps every string metadata value twice (its table and
+an index over it): on the dev corpus about 200 of the store's 376 MB. Here each chunk's vectors are one
+int8 BLOB (x127, as `store.records.pack_vectors`) in a SQLite table keyed by chunk id: 384 bytes per
+sentence, once. A Chroma server keeps them in its metadata, where every client sees them; stores built
+before this file keep theirs there too, and are read as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import cast
+
+import numpy as np
+
+from store.sqlite import SqliteFile
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sentence_vectors (
+    chunk_id TEXT PRIMARY KEY,
+    vectors BLOB NOT NULL
+) WITHOUT ROWID;
+"""
+_BATCH = 500
+
+
+def to_bytes(vectors: np.ndarray) -> bytes:
+    """Unit vectors as int8 bytes (x127)."""
+    return np.round(np.asarray(vectors, dtype=np.float32) * 127).astype(np.int8).tobytes()
+
+
+def from_bytes(data: bytes, dimension: int) -> np.ndarray:
+    """The inverse of `to_bytes`, renormalised to unit length."""
+    vectors = np.frombuffer(data, dtype=np.int8).astype(np.float32).reshape(-1, dimension)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1, norms)
+
+
+class SentenceVectors(SqliteFile):
+    """Chunk id -> that chunk's sentence vectors, in one SQLite file.
+
+    The knowledge base writes a chunk's row before the chunk (a crash leaves only rows no chunk
+    names, which `repair` deletes) and deletes it with the chunk.
+    """
+
+    FILE = "sentences.sqlite3"
+    SCHEMA = _SCHEMA
+
+    def put(self, rows: Iterable[tuple[str, np.ndarray]]) -> None:
+        """Store (or replace) these chunks' sentence vectors."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO sentence_vectors VALUES (?, ?)",
+                ((chunk_id, to_bytes(vectors)) for chunk_id, vectors in rows),
+            )
+
+    def get(self, chunk_ids: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
+        """The sentence vectors of each of these chunks that has a row."""
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(chunk_ids), _BATCH):
+            batch = list(chunk_ids[start : start + _BATCH])
+            marks = ",".join("?" * len(batch))
+            rows = self._query(
+                f"SELECT chunk_id, vectors FROM sentence_vectors WHERE chunk_id IN ({marks})", tuple(batch)
+            )
+            found.update((str(chunk_id), from_bytes(cast(bytes, data), dimension)) for chunk_id, data in rows)
+        return found
+
+    def delete(self, chunk_ids: Iterable[str]) -> None:
+        """Forget these chunks' rows."""
+        ids = list(chunk_ids)
+        with self._transaction() as db:
+            for start in range(0, len(ids), _BATCH):
+                batch = ids[start : start + _BATCH]
+                db.execute(
+                    f"DELETE FROM sentence_vectors WHERE chunk_id IN ({','.join('?' * len(batch))})", batch
+                )
+
+    def chunk_ids(self) -> set[str]:
+        """Every chunk id with a row."""
+        return {str(chunk_id) for (chunk_id,) in self._query("SELECT chunk_id FROM sentence_vectors")}
