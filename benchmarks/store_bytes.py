@@ -1,5 +1,5 @@
 """Where an embedded store's bytes go: Chroma's SQLite tables and indexes, its vector index folders,
-and the keyword index, against the text the store holds.
+the keyword index and the sentence vectors, against the text the store holds.
 
 Run from the repo root: `.venv/bin/python benchmarks/store_bytes.py --data-dir data/eval/<key> [--json]`
 (read only; the store `make eval` builds, or any embedded data dir).
@@ -55,9 +55,10 @@ def main() -> int:
     parts["chroma vector index folders (HNSW)"] = sum(
         folder_bytes(folder) for folder in chroma.iterdir() if folder.is_dir()
     )
-    lexical = args.data_dir / "lexical"
-    parts["keyword index (lexical/*.sqlite3)"] = folder_bytes(lexical) if lexical.exists() else 0
-    total = folder_bytes(chroma) + parts["keyword index (lexical/*.sqlite3)"]
+    for folder, label in (("lexical", "keyword index"), ("sentences", "sentence vectors")):
+        path = args.data_dir / folder
+        parts[f"{label} ({folder}/*.sqlite3)"] = folder_bytes(path) if path.exists() else 0
+    total = folder_bytes(chroma) + sum(size for name, size in parts.items() if "/*.sqlite3" in name)
     text = text_bytes(database)
     if args.json:
         print(json.dumps({"total": total, "text": text, "parts": parts}, indent=2))
