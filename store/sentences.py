@@ -5,7 +5,8 @@ metadata they were base64 strings, and Chroma keeps every string metadata value 
 an index over it): on the dev corpus about 200 of the store's 376 MB. Here each chunk's vectors are one
 int8 BLOB (x127, as `store.records.pack_vectors`) in a SQLite table keyed by chunk id: 384 bytes per
 sentence, once (a rowid table of 16 KB pages: rows of a few KB each would leave a quarter of 4 KB
-pages empty; on the dev store 61 MB for 52 MB of vectors, against 82 MB WITHOUT ROWID in 4 KB pages). A Chroma server keeps them in its metadata, where every client sees them; stores built
+pages empty; on the dev store 61 MB for 52 MB of vectors, against 82 MB WITHOUT ROWID in 4 KB
+pages). A Chroma server keeps them in its metadata, where every client sees them; stores built
 before this file keep theirs there too, and are read as they are.
 """
 
