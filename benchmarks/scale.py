@@ -145,14 +145,14 @@ def build(settings: StoreSettings, corpus: Corpus, start: int, stop: int) -> flo
     """Write articles [start, stop) into the store; the seconds spent in `write_many` alone."""
     seconds = 0.0
     with open_knowledge_base(settings) as kb:
-        for first in range(start, stop, WRITE_BATCH):
+        for index, first in enumerate(range(start, stop, WRITE_BATCH), start=1):
             batch = [corpus.article(n) for n in range(first, min(stop, first + WRITE_BATCH))]
             began = time.perf_counter()
             kb.write_many(batch)
             seconds += time.perf_counter() - began
-            done = min(stop, first + WRITE_BATCH)
-            if done % (WRITE_BATCH * 100) == 0:
-                print(f"  {done * CHUNKS_PER_ARTICLE:,} chunks written", file=sys.stderr, flush=True)
+            if index % 100 == 0:
+                done = min(stop, first + WRITE_BATCH) * CHUNKS_PER_ARTICLE
+                print(f"  {done:,} chunks written", file=sys.stderr, flush=True)
     return seconds
 
 
