@@ -65,6 +65,10 @@ class LexicalIndex:
         self.path = str(path)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # A file-backed index gets a second connection for `days`, which a search asks for while
+        # its BM25 query runs in another thread: with WAL, the two read at once instead of in turn.
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("BEGIN")
@@ -91,6 +95,21 @@ class LexicalIndex:
         """Close the database."""
         with self._lock:
             self._db.close()
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+
+    def _read_connection(self) -> tuple[sqlite3.Connection, threading.Lock]:
+        """The connection (and its lock) for lookups that may run beside a search."""
+        if self.path == ":memory:":  # one in-memory database has one connection
+            return self._db, self._lock
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = sqlite3.connect(
+                    self.path, check_same_thread=False, isolation_level=None, timeout=30
+                )
+        return self._reader, self._reader_lock
 
     def add(self, chunks: Sequence[Chunk]) -> None:
         """Index chunks (replacing rows with the same chunk ids) in one transaction."""
@@ -175,11 +194,12 @@ class LexicalIndex:
     def days(self, chunk_ids: Sequence[str]) -> dict[str, int]:
         """Publication day (YYYYMMDD, 0 when undated) of each of these chunks the index holds."""
         found: dict[str, int] = {}
-        with self._lock:
+        connection, lock = self._read_connection()
+        with lock:
             for start in range(0, len(chunk_ids), _SQL_VARIABLES):
                 batch = chunk_ids[start : start + _SQL_VARIABLES]
                 found.update(
-                    self._db.execute(
+                    connection.execute(
                         "SELECT chunk_id, published_day FROM chunk_rows"
                         f" WHERE chunk_id IN ({', '.join('?' * len(batch))})",
                         batch,
