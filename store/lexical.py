@@ -62,6 +62,7 @@ class LexicalIndex:
     def __init__(self, path: Path | str = ":memory:") -> None:
         if isinstance(path, Path):
             path.parent.mkdir(parents=True, exist_ok=True)
+            path = path.resolve()  # the reader connection opens later, whatever the working directory then
         self.path = str(path)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
