@@ -71,6 +71,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _COLLECTION_CONFIG: CreateCollectionConfiguration = {"hnsw": {"space": "cosine"}}
+WIDEN = 8
+"""How much wider the second unfiltered page of a date-limited search is, before the filtered query."""
 
 
 @dataclass(frozen=True)
@@ -576,21 +578,33 @@ class KnowledgeBase:
         lexical index's row table, and the first k old enough ones are read. Every read chunk's
         day is checked again on its own metadata, because the lexical index can lag behind
         another writer of a Chroma server. Only when fewer than k pass out of a full page (more
-        chunks lie beyond it) does the filtered query run.
+        chunks lie beyond it) is a page `WIDEN` times wider tried, and only when that too falls
+        short does the filtered query run.
         """
         vector = vector.astype(np.float32)
         filtered = max_day is not None or bool(exclude)
         page = k * OVERFETCH if filtered else k
+
+        def passing(ids: list[str]) -> list[str]:
+            chosen = [chunk_id for chunk_id in ids if parse_chunk_id(chunk_id)[0] not in exclude]
+            if max_day is not None:
+                days = self.lexical.days(chosen)
+                chosen = [chunk_id for chunk_id in chosen if days.get(chunk_id, 0) <= max_day]
+            return chosen[:k]
+
         nearest = self._nearest(vector, page)
-        chosen = [chunk_id for chunk_id in nearest if parse_chunk_id(chunk_id)[0] not in exclude]
-        if max_day is not None:
-            days = self.lexical.days(chosen)
-            chosen = [chunk_id for chunk_id in chosen if days.get(chunk_id, 0) <= max_day]
-        chosen = chosen[:k]
+        chosen = passing(nearest)
         ranked = [chunk_id for chunk_id, _ in bm25.result()] if bm25 is not None else []
         read = self._read([*chosen, *ranked], vector, max_day)
         dense = [read[chunk_id] for chunk_id in chosen if chunk_id in read]
         if filtered and len(dense) < k and len(nearest) == page:
+            # a wider unfiltered page first: on a large store it costs tens of milliseconds where
+            # the filtered query costs seconds (391k chunks: up to 2.2 s, benchmarks/README.md)
+            nearest = self._nearest(vector, page * WIDEN)
+            chosen = passing(nearest)
+            read |= self._read([chunk_id for chunk_id in chosen if chunk_id not in read], vector, max_day)
+            dense = [read[chunk_id] for chunk_id in chosen if chunk_id in read]
+        if filtered and len(dense) < k and len(nearest) == page * WIDEN:
             conditions: list[dict[str, Any]] = []
             if max_day is not None:
                 conditions.append({"published_day": {"$lte": max_day}})
