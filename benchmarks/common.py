@@ -24,6 +24,11 @@ SHARED_EVAL = SHARED_DIR / "eval"
 """The development set (../shared/eval), outside the repo."""
 
 
+def folder_bytes(path: Path) -> int:
+    """Bytes of every file under a folder."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
 def positive(text: str) -> int:
     """An integer of at least 1, for options such as --limit and --k."""
     value = int(text)

@@ -32,6 +32,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+from common import folder_bytes
 
 from store import Article, Chunk, EmbeddedArticle, StoreSettings, open_knowledge_base
 
@@ -135,10 +136,6 @@ class Corpus:
         vectors = self._unit(centre, 0.5, CHUNKS_PER_ARTICLE)
         sentence_vectors = [self._unit(vector, 0.4, SENTENCES_PER_CHUNK) for vector in vectors]
         return EmbeddedArticle(article, chunks, vectors, sentence_vectors)
-
-
-def folder_bytes(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def build(settings: StoreSettings, corpus: Corpus, start: int, stop: int) -> float:

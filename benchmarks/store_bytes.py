@@ -13,10 +13,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-
-def folder_bytes(path: Path) -> int:
-    """Bytes of every file under a folder."""
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+from common import folder_bytes
 
 
 def sqlite_objects(path: Path) -> dict[str, int]:

@@ -437,9 +437,7 @@ class KnowledgeBase:
     ) -> Iterator[tuple[ArticleRecord, EmbeddedArticle | None]]:
         """Every stored article, `page` at a time (memory stays flat whatever the store's size), with
         its current chunks, their vectors and their sentences' vectors when `with_chunks`."""
-        offset = 0
-        while True:
-            result = self.articles.get(include=["metadatas", "documents"], limit=page, offset=offset)
+        for result in self._pages(self.articles, ["metadatas", "documents"], page):
             records = [
                 ArticleRecord.from_metadata(article_id, document, meta)
                 for article_id, document, meta in zip(
@@ -449,9 +447,6 @@ class KnowledgeBase:
             embedded = self._embedded(records) if with_chunks else {}
             for record in records:
                 yield record, embedded.get(record.id)
-            if len(records) < page:
-                return
-            offset += page
 
     def _embedded(self, records: Sequence[ArticleRecord]) -> dict[str, EmbeddedArticle]:
         """The current version of these articles as `write_many` takes it, read back from Chroma."""
@@ -484,9 +479,7 @@ class KnowledgeBase:
 
     def iter_duplicates(self, *, page: int = 1000) -> Iterator[StoredDuplicate]:
         """Every article remembered as a near-duplicate, with its vector."""
-        offset = 0
-        while True:
-            result = self.duplicates.get(include=["metadatas", "embeddings"], limit=page, offset=offset)
+        for result in self._pages(self.duplicates, ["metadatas", "embeddings"], page):
             for duplicate_id, meta, vector in zip(
                 result["ids"], result["metadatas"] or [], _vectors(result), strict=True
             ):
@@ -497,9 +490,6 @@ class KnowledgeBase:
                     origin=str(meta.get("origin") or ""),
                     vector=np.asarray(vector, dtype=np.float32),
                 )
-            if len(result["ids"]) < page:
-                return
-            offset += page
 
     def stats(self) -> StoreStats:
         """Counts of articles, chunks and outlets, and the span of publication dates."""
@@ -861,14 +851,21 @@ class KnowledgeBase:
         """Ids (and metadatas when included) of a whole collection, paged."""
         ids: list[str] = []
         metas: list[Any] = []
+        for result in self._pages(collection, include, self._max_batch):
+            ids.extend(result["ids"])
+            metas.extend(result["metadatas"] or [])
+        return ids, metas
+
+    @staticmethod
+    def _pages(collection: Collection, include: list[Any], size: int) -> Iterator[GetResult]:
+        """A whole collection, `size` records per `get`, until a page comes back short."""
         offset = 0
         while True:
-            page = collection.get(include=include, limit=self._max_batch, offset=offset)
-            ids.extend(page["ids"])
-            metas.extend(page["metadatas"] or [])
-            if len(page["ids"]) < self._max_batch:
-                return ids, metas
-            offset += self._max_batch
+            result = collection.get(include=include, limit=size, offset=offset)
+            yield result
+            if len(result["ids"]) < size:
+                return
+            offset += size
 
 
 def _vectors(result: GetResult) -> Any:

@@ -111,16 +111,26 @@ class Chunk:
         )
 
 
+def int8_vectors(vectors: np.ndarray) -> bytes:
+    """Unit vectors as compact bytes: int8 (x127)."""
+    return np.round(np.asarray(vectors, dtype=np.float32) * 127).astype(np.int8).tobytes()
+
+
+def vectors_from_int8(data: bytes, dimension: int) -> np.ndarray:
+    """The inverse of `int8_vectors`, renormalised to unit length."""
+    vectors = np.frombuffer(data, dtype=np.int8).astype(np.float32).reshape(-1, dimension)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1, norms)
+
+
 def pack_vectors(vectors: np.ndarray) -> str:
-    """Unit vectors as compact text for Chroma metadata: int8 (x127), base64."""
-    return base64.b64encode(np.round(vectors * 127).astype(np.int8).tobytes()).decode("ascii")
+    """Unit vectors as compact text for Chroma metadata: `int8_vectors`, base64."""
+    return base64.b64encode(int8_vectors(vectors)).decode("ascii")
 
 
 def unpack_vectors(text: str, dimension: int) -> np.ndarray:
     """The inverse of `pack_vectors`, renormalised to unit length."""
-    vectors = np.frombuffer(base64.b64decode(text), dtype=np.int8).astype(np.float32).reshape(-1, dimension)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms == 0, 1, norms)
+    return vectors_from_int8(base64.b64decode(text), dimension)
 
 
 def parse_chunk_id(chunk_id: str) -> tuple[str, str, int]:

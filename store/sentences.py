@@ -2,12 +2,12 @@
 
 Every chunk carries one unit vector per sentence (the answerer ranks sentences with them). In Chroma
 metadata they were base64 strings, and Chroma keeps every string metadata value twice (its table and
-an index over it): on the dev corpus about 200 of the store's 376 MB. Here each chunk's vectors are one
-int8 BLOB (x127, as `store.records.pack_vectors`) in a SQLite table keyed by chunk id: 384 bytes per
-sentence, once (a rowid table of 16 KB pages: rows of a few KB each would leave a quarter of 4 KB
-pages empty; on the dev store 61 MB for 52 MB of vectors, against 82 MB WITHOUT ROWID in 4 KB
-pages). A Chroma server keeps them in its metadata, where every client sees them; stores built
-before this file keep theirs there too, and are read as they are.
+an index over it): on the dev corpus about 200 of the store's 376 MB. Here each chunk's vectors are
+one int8 BLOB (`store.records.int8_vectors`, what `pack_vectors` base64-encodes) in a SQLite table
+keyed by chunk id: 384 bytes per sentence, once (a rowid table of 16 KB pages: rows of a few KB each
+would leave a quarter of 4 KB pages empty; on the dev store 61 MB for 52 MB of vectors, against 82 MB
+WITHOUT ROWID in 4 KB pages). A Chroma server keeps them in its metadata, where every client sees
+them; stores built before this file keep theirs there too, and are read as they are.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import cast
 
 import numpy as np
 
+from store.records import int8_vectors, vectors_from_int8
 from store.sqlite import SqliteFile
 
 _SCHEMA = """
@@ -27,18 +28,6 @@ CREATE TABLE IF NOT EXISTS sentence_vectors (
 );
 """
 _BATCH = 500
-
-
-def to_bytes(vectors: np.ndarray) -> bytes:
-    """Unit vectors as int8 bytes (x127)."""
-    return np.round(np.asarray(vectors, dtype=np.float32) * 127).astype(np.int8).tobytes()
-
-
-def from_bytes(data: bytes, dimension: int) -> np.ndarray:
-    """The inverse of `to_bytes`, renormalised to unit length."""
-    vectors = np.frombuffer(data, dtype=np.int8).astype(np.float32).reshape(-1, dimension)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms == 0, 1, norms)
 
 
 class SentenceVectors(SqliteFile):
@@ -56,7 +45,7 @@ class SentenceVectors(SqliteFile):
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO sentence_vectors VALUES (?, ?)",
-                ((chunk_id, to_bytes(vectors)) for chunk_id, vectors in rows),
+                ((chunk_id, int8_vectors(vectors)) for chunk_id, vectors in rows),
             )
 
     def get(self, chunk_ids: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
@@ -68,7 +57,9 @@ class SentenceVectors(SqliteFile):
             rows = self._query(
                 f"SELECT chunk_id, vectors FROM sentence_vectors WHERE chunk_id IN ({marks})", tuple(batch)
             )
-            found.update((str(chunk_id), from_bytes(cast(bytes, data), dimension)) for chunk_id, data in rows)
+            found.update(
+                (str(chunk_id), vectors_from_int8(cast(bytes, data), dimension)) for chunk_id, data in rows
+            )
         return found
 
     def delete(self, chunk_ids: Iterable[str]) -> None:
