@@ -1,5 +1,5 @@
 """Where an embedded store's bytes go: Chroma's SQLite tables and indexes, its vector index folders,
-the keyword index and the sentence vectors, against the text the store holds.
+the keyword index, the sentence vectors and the texts, against the text the store holds.
 
 Run from the repo root: `.venv/bin/python benchmarks/store_bytes.py --data-dir data/eval/<key> [--json]`
 (read only; the store `make eval` builds, or any embedded data dir).
@@ -11,6 +11,7 @@ import argparse
 import json
 import sqlite3
 import sys
+import zlib
 from pathlib import Path
 
 from common import folder_bytes
@@ -23,15 +24,20 @@ def sqlite_objects(path: Path) -> dict[str, int]:
     return {str(name): int(size) for name, size in rows}
 
 
-def text_bytes(path: Path) -> int:
-    """UTF-8 bytes of the article bodies the store holds (its articles collection's documents)."""
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+def text_bytes(data_dir: Path) -> int:
+    """UTF-8 bytes of the article bodies the store holds: its side table's bodies (`store.texts`)
+    and its articles collection's documents (a store written before the side table)."""
+    with sqlite3.connect(f"file:{data_dir / 'chroma' / 'chroma.sqlite3'}?mode=ro", uri=True) as db:
         (size,) = db.execute(
             "SELECT COALESCE(SUM(LENGTH(CAST(m.string_value AS BLOB))), 0) FROM embedding_metadata m"
             " JOIN embeddings e ON e.id = m.id JOIN segments s ON s.id = e.segment_id"
             " JOIN collections c ON c.id = s.collection"
             " WHERE m.key = 'chroma:document' AND c.name LIKE '%-articles'"
         ).fetchone()
+    for side in sorted((data_dir / "texts").glob("*.sqlite3")):
+        with sqlite3.connect(f"file:{side}?mode=ro", uri=True) as db:
+            rows = db.execute("SELECT text FROM texts WHERE key LIKE '%#body'")
+            size += sum(len(zlib.decompress(text)) for (text,) in rows)
     return int(size)
 
 
@@ -52,11 +58,15 @@ def main() -> int:
     parts["chroma vector index folders (HNSW)"] = sum(
         folder_bytes(folder) for folder in chroma.iterdir() if folder.is_dir()
     )
-    for folder, label in (("lexical", "keyword index"), ("sentences", "sentence vectors")):
+    for folder, label in (
+        ("lexical", "keyword index"),
+        ("sentences", "sentence vectors"),
+        ("texts", "chunk texts and article bodies"),
+    ):
         path = args.data_dir / folder
         parts[f"{label} ({folder}/*.sqlite3)"] = folder_bytes(path) if path.exists() else 0
     total = folder_bytes(chroma) + sum(size for name, size in parts.items() if "/*.sqlite3" in name)
-    text = text_bytes(database)
+    text = text_bytes(args.data_dir)
     if args.json:
         print(json.dumps({"total": total, "text": text, "parts": parts}, indent=2))
         return 0

@@ -21,9 +21,10 @@ written with the chunks (1), its old rows dropped with theirs (3), and the same 
 applies to lexical hits; `sync_lexical` (on open, and after `repair`) re-indexes any article
 whose indexed version differs from its record.
 
-An embedded store keeps its chunks' sentence vectors in a side table (`store.sentences`) rather
-than in Chroma metadata: written before step 1, deleted with their chunks in 3 (and by `forget`),
-and rows no chunk names are deleted by `repair`.
+An embedded store keeps its chunks' sentence vectors (`store.sentences`) and its texts, chunk texts
+and article bodies (`store.texts`), in side tables rather than in Chroma's metadata and documents:
+written before step 1 (an article body keyed by its version, like the chunks), deleted with their
+version in 3 (and by `forget`), and rows of versions no record names are deleted by `repair`.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from store.records import (
     unpack_vectors,
 )
 from store.sentences import SentenceVectors
+from store.texts import Texts, body_key, version_of
 
 logger = logging.getLogger(__name__)
 
@@ -199,10 +201,11 @@ def open_knowledge_base(
         name += "-" + hashlib.sha1(f"{settings.chroma_url.rstrip('/')}|{name}".encode()).hexdigest()[:12]
     client = make_chroma_client(settings)
     lexical = LexicalIndex(settings.data_dir / "lexical" / f"{name}.sqlite3")
-    # embedded, sentence vectors live beside Chroma; a server keeps them where every client sees them
-    sentences = (
-        None if settings.chroma_url else SentenceVectors(settings.data_dir / "sentences" / f"{name}.sqlite3")
-    )
+    # embedded, sentence vectors and texts live beside Chroma; a server keeps them where every
+    # client sees them
+    side = None if settings.chroma_url else settings.data_dir
+    sentences = SentenceVectors(side / "sentences" / f"{name}.sqlite3") if side else None
+    texts = Texts(side / "texts" / f"{name}.sqlite3") if side else None
     kb = KnowledgeBase(
         client,
         embeddings,
@@ -212,6 +215,7 @@ def open_knowledge_base(
         lexical_sync_seconds=settings.lexical_sync_seconds if settings.chroma_url else 0.0,
         owns_client=True,
         sentences=sentences,
+        texts=texts,
     )
     try:
         kb.sync_lexical()  # a lost, copied or outdated keyword index catches up before the first search
@@ -269,12 +273,14 @@ class KnowledgeBase:
         lexical_sync_seconds: float = 0.0,
         owns_client: bool = False,
         sentences: SentenceVectors | None = None,
+        texts: Texts | None = None,
     ) -> None:
         """`lexical_sync_seconds` > 0: searches start a background `sync_lexical` when the last one
         is older than that, so a client of a Chroma server picks up other writers' articles in its
         keyword index without a restart (0: only on open, enough when this process is the only writer).
         With `owns_client`, `close()` closes the Chroma client too. With `sentences`, chunks' sentence
-        vectors are kept there (see `store.sentences`) instead of in Chroma metadata.
+        vectors are kept there (see `store.sentences`) instead of in Chroma metadata; with `texts`,
+        chunk texts and article bodies (see `store.texts`) instead of Chroma documents.
         """
         self.client = client
         self._owns_client = owns_client
@@ -282,6 +288,7 @@ class KnowledgeBase:
         self.location = location
         self.lexical = lexical if lexical is not None else LexicalIndex()
         self.sentences = sentences
+        self.texts = texts
         # No Chroma embedding function: every vector comes from `embeddings`, never from Chroma's
         # default model, which would try to download weights at run time.
         try:
@@ -315,8 +322,8 @@ class KnowledgeBase:
             pool.shutdown(wait=True)
         with self._writing:
             self.lexical.close()
-            if self.sentences is not None:
-                self.sentences.close()
+            for side in self._side_tables:
+                side.close()
         if self._owns_client:
             # chromadb's clients have close() (reference-counted per path); its ClientAPI type omits it
             getattr(self.client, "close", lambda: None)()
@@ -384,17 +391,21 @@ class KnowledgeBase:
         ids = list(dict.fromkeys(article_ids))
         if not ids:
             return {}
-        result = self.articles.get(ids=ids, include=["documents"])
-        return dict(zip(result["ids"], result["documents"] or [], strict=True))
+        result = self.articles.get(ids=ids, include=["documents", "metadatas"])
+        return dict(
+            zip(
+                result["ids"],
+                self._bodies(result["ids"], result["documents"], result["metadatas"]),
+                strict=True,
+            )
+        )
 
     def get_article(self, article_id: str) -> ArticleRecord | None:
         """The stored record of one article, if any."""
         result = self.articles.get(ids=[article_id], include=["metadatas", "documents"])
         if not result["ids"]:
             return None
-        return ArticleRecord.from_metadata(
-            result["ids"][0], (result["documents"] or [""])[0], (result["metadatas"] or [{}])[0]
-        )
+        return self._records(result["ids"], result["documents"], result["metadatas"])[0]
 
     def similar_articles(self, vector: np.ndarray, k: int = 3) -> list[tuple[ArticleRecord, float]]:
         """Stored articles whose mean chunk vector is closest to `vector`, with cosine similarity."""
@@ -405,26 +416,16 @@ class KnowledgeBase:
             n_results=k,
             include=["documents", "metadatas", "distances"],
         )
-        return [
-            (ArticleRecord.from_metadata(article_id, document, meta), 1.0 - float(distance))
-            for article_id, document, meta, distance in zip(
-                result["ids"][0],
-                (result["documents"] or [[]])[0],
-                (result["metadatas"] or [[]])[0],
-                (result["distances"] or [[]])[0],
-                strict=True,
-            )
-        ]
+        records = self._records(
+            result["ids"][0], (result["documents"] or [[]])[0], (result["metadatas"] or [[]])[0]
+        )
+        distances = (result["distances"] or [[]])[0]
+        return [(record, 1.0 - float(distance)) for record, distance in zip(records, distances, strict=True)]
 
     def all_articles(self) -> list[ArticleRecord]:
         """Every stored article record, newest first (undated last)."""
         result = self.articles.get(include=["metadatas", "documents"])
-        records = [
-            ArticleRecord.from_metadata(article_id, document, meta)
-            for article_id, document, meta in zip(
-                result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
-            )
-        ]
+        records = self._records(result["ids"], result["documents"], result["metadatas"])
         records.sort(key=lambda r: (r.published_at or date.min, r.title), reverse=True)
         return records
 
@@ -438,12 +439,7 @@ class KnowledgeBase:
         """Every stored article, `page` at a time (memory stays flat whatever the store's size), with
         its current chunks, their vectors and their sentences' vectors when `with_chunks`."""
         for result in self._pages(self.articles, ["metadatas", "documents"], page):
-            records = [
-                ArticleRecord.from_metadata(article_id, document, meta)
-                for article_id, document, meta in zip(
-                    result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
-                )
-            ]
+            records = self._records(result["ids"], result["documents"], result["metadatas"])
             embedded = self._embedded(records) if with_chunks else {}
             for record in records:
                 yield record, embedded.get(record.id)
@@ -455,8 +451,9 @@ class KnowledgeBase:
         result = self.chunks.get(where=where, include=["documents", "metadatas", "embeddings"])
         rows: dict[str, list[tuple[Chunk, np.ndarray, np.ndarray]]] = {}
         side = self._sentence_vectors(result["ids"], result["metadatas"] or [])
+        texts = self._texts(result["ids"], result["documents"])
         for chunk_id, text, meta, vector in zip(
-            result["ids"], result["documents"] or [], result["metadatas"] or [], _vectors(result), strict=True
+            result["ids"], texts, result["metadatas"] or [], _vectors(result), strict=True
         ):
             chunk = Chunk.from_metadata(text, meta)
             if current[chunk.article_id] != chunk.content_hash:
@@ -618,6 +615,7 @@ class KnowledgeBase:
             return {}
         result = self.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
         sentences = self._sentence_vectors(result["ids"], result["metadatas"] or [])
+        texts = self._texts(result["ids"], result["documents"])
         hits = {
             chunk_id: ScoredChunk(
                 Chunk.from_metadata(text, meta),
@@ -627,7 +625,7 @@ class KnowledgeBase:
             )
             for chunk_id, text, meta, embedding in zip(
                 result["ids"],
-                result["documents"] or [],
+                texts,
                 result["metadatas"] or [],
                 result["embeddings"] if result["embeddings"] is not None else [],
                 strict=True,
@@ -657,6 +655,64 @@ class KnowledgeBase:
             found |= self.sentences.get(missing, dimension)
         return found
 
+    def _texts(self, keys: Sequence[str], documents: Sequence[str | None] | None) -> list[str]:
+        """Texts of records: their Chroma documents (a Chroma server, or a store written before
+        `store.texts`), else the side table's rows under these keys."""
+        documents = list(documents) if documents is not None else [None] * len(keys)
+        missing = [key for key, document in zip(keys, documents, strict=True) if document is None]
+        found = self.texts.get(missing) if missing and self.texts is not None else {}
+        return [
+            document if document is not None else found.get(key, "")
+            for key, document in zip(keys, documents, strict=True)
+        ]
+
+    def _bodies(
+        self,
+        ids: Sequence[str],
+        documents: Sequence[str | None] | None,
+        metas: Sequence[Mapping[str, Any]] | None,
+    ) -> list[str]:
+        keys = [
+            body_key(article_id, str(meta["content_hash"]))
+            for article_id, meta in zip(ids, metas or [], strict=True)
+        ]
+        return self._texts(keys, documents)
+
+    def _records(
+        self,
+        ids: Sequence[str],
+        documents: Sequence[str | None] | None,
+        metas: Sequence[Mapping[str, Any]] | None,
+    ) -> list[ArticleRecord]:
+        """Article records from what Chroma returns (bodies from the side table when it has them)."""
+        bodies = self._bodies(ids, documents, metas)
+        return [
+            ArticleRecord.from_metadata(article_id, body, meta)
+            for article_id, body, meta in zip(ids, bodies, metas or [], strict=True)
+        ]
+
+    def stored_chunks(self, where: Where | None = None) -> list[Chunk]:
+        """The stored chunks (of every version: crash leftovers too) passing `where`, with their texts."""
+        result = self.chunks.get(where=where, include=["documents", "metadatas"])
+        texts = self._texts(result["ids"], result["documents"])
+        return [
+            Chunk.from_metadata(text, meta)
+            for text, meta in zip(texts, result["metadatas"] or [], strict=True)
+        ]
+
+    @property
+    def _side_tables(self) -> list[SentenceVectors | Texts]:
+        return [side for side in (self.sentences, self.texts) if side is not None]
+
+    def _forget_versions(self, keys: Iterable[str]) -> None:
+        """Delete the side rows of these chunks and the bodies of their article versions."""
+        chunk_ids = list(keys)
+        if self.sentences is not None:
+            self.sentences.delete(chunk_ids)
+        if self.texts is not None:
+            bodies = {body_key(*version_of(chunk_id)) for chunk_id in chunk_ids}
+            self.texts.delete([*chunk_ids, *bodies])
+
     # ----------------------------------------------------------------------------- writing
 
     @_one_writer
@@ -673,12 +729,21 @@ class KnowledgeBase:
             for chunk, vector, sentences in zip(item.chunks, item.vectors, item.sentence_vectors, strict=True)
         ]
         self.lexical.add([chunk for chunk, _, _ in rows])
-        if self.sentences is not None:  # before the chunks: a crash leaves rows no chunk names
+        # side rows before the chunks: a crash leaves only rows of versions no record names
+        if self.sentences is not None:
             self.sentences.put((chunk.id, sentences) for chunk, _, sentences in rows)
+        if self.texts is not None:
+            self.texts.put(
+                [(chunk.id, chunk.text) for chunk, _, _ in rows]
+                + [
+                    (body_key(item.article.id, item.article.content_hash), item.article.body)
+                    for item in items
+                ]
+            )
         for batch in _batched(rows, self._max_batch):
             self.chunks.upsert(
                 ids=[chunk.id for chunk, _, _ in batch],
-                documents=[chunk.text for chunk, _, _ in batch],
+                documents=None if self.texts is not None else [chunk.text for chunk, _, _ in batch],
                 metadatas=[
                     chunk.metadata()
                     if self.sentences is not None
@@ -691,7 +756,7 @@ class KnowledgeBase:
         for batch_items in _batched(items, self._max_batch):
             self.articles.upsert(
                 ids=[item.article.id for item in batch_items],
-                documents=[item.article.body for item in batch_items],
+                documents=None if self.texts is not None else [item.article.body for item in batch_items],
                 metadatas=[article_metadata(item.article, len(item.chunks), now) for item in batch_items],
                 embeddings=np.stack([centroid(item.vectors) for item in batch_items]),
             )
@@ -749,14 +814,16 @@ class KnowledgeBase:
         stores it in its place.
         """
         self.duplicates.delete(where={"duplicate_of": article_id})
-        if not self.articles.get(ids=[article_id], include=[])["ids"]:
+        record = self.articles.get(ids=[article_id], include=["metadatas"])
+        if not record["ids"]:
             return False
         self.articles.delete(ids=[article_id])  # the commit point: its chunks are now invisible
         self.lexical.remove([article_id])
         chunk_ids = self.chunks.get(where=cast(Where, {"article_id": article_id}), include=[])["ids"]
         self.chunks.delete(where={"article_id": article_id})
-        if self.sentences is not None:
-            self.sentences.delete(chunk_ids)
+        self._forget_versions(chunk_ids)
+        if self.texts is not None:  # the body, had the article no chunks
+            self.texts.delete([body_key(article_id, str((record["metadatas"] or [{}])[0]["content_hash"]))])
         return True
 
     @_one_writer
@@ -774,9 +841,10 @@ class KnowledgeBase:
                 stale.append(chunk_id)
         for batch in _batched(stale, self._max_batch):
             self.chunks.delete(ids=list(batch))
-        if self.sentences is not None:  # rows of deleted chunks, and of chunks a crash never wrote
-            kept = set(chunk_ids) - set(stale)
-            self.sentences.delete(chunk_id for chunk_id in self.sentences.chunk_ids() if chunk_id not in kept)
+        for side in self._side_tables:  # rows of deleted versions, and of versions a crash never wrote
+            side.delete(
+                key for key in side.all_keys() if current.get((version := version_of(key))[0]) != version[1]
+            )
         if stale:
             logger.warning("repair: removed %d chunks left by an interrupted write", len(stale))
         self.sync_lexical()
@@ -794,11 +862,10 @@ class KnowledgeBase:
         stale = [article_id for article_id, digest in current.items() if indexed.get(article_id) != {digest}]
         for batch in _batched(stale, 100):
             where = cast(Where, {"article_id": {"$in": list(batch)}})
-            result = self.chunks.get(where=where, include=["documents", "metadatas"])
             chunks = [
                 chunk
-                for text, meta in zip(result["documents"] or [], result["metadatas"] or [], strict=True)
-                if (chunk := Chunk.from_metadata(text, meta)).content_hash == current[chunk.article_id]
+                for chunk in self.stored_chunks(where)
+                if chunk.content_hash == current[chunk.article_id]
             ]
             self.lexical.remove(batch)
             self.lexical.add(chunks)
@@ -844,8 +911,7 @@ class KnowledgeBase:
             ]
             if stale:
                 self.chunks.delete(ids=stale)
-                if self.sentences is not None:
-                    self.sentences.delete(stale)
+                self._forget_versions(stale)
 
     def _get_all(self, collection: Collection, include: list[Any]) -> tuple[list[str], list[Any]]:
         """Ids (and metadatas when included) of a whole collection, paged."""

@@ -13,65 +13,36 @@ them; stores built before this file keep theirs there too, and are read as they 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import cast
 
 import numpy as np
 
 from store.records import int8_vectors, vectors_from_int8
-from store.sqlite import SqliteFile
-
-_SCHEMA = """
-PRAGMA page_size = 16384;
-CREATE TABLE IF NOT EXISTS sentence_vectors (
-    chunk_id TEXT PRIMARY KEY,
-    vectors BLOB NOT NULL
-);
-"""
-_BATCH = 500
+from store.sqlite import BlobTable
 
 
-class SentenceVectors(SqliteFile):
+class SentenceVectors(BlobTable):
     """Chunk id -> that chunk's sentence vectors, in one SQLite file.
 
-    The knowledge base writes a chunk's row before the chunk (a crash leaves only rows no chunk
-    names, which `repair` deletes) and deletes it with the chunk.
+    The knowledge base writes a chunk's row before the chunk (a crash leaves only rows of versions no
+    article record names, which `repair` deletes) and deletes it with the chunk.
     """
 
     FILE = "sentences.sqlite3"
-    SCHEMA = _SCHEMA
+    SCHEMA = """
+    PRAGMA page_size = 16384;
+    CREATE TABLE IF NOT EXISTS sentence_vectors (
+        chunk_id TEXT PRIMARY KEY,
+        vectors BLOB NOT NULL
+    );
+    """
+    TABLE, KEY, VALUE = "sentence_vectors", "chunk_id", "vectors"
 
     def put(self, rows: Iterable[tuple[str, np.ndarray]]) -> None:
         """Store (or replace) these chunks' sentence vectors."""
-        with self._transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO sentence_vectors VALUES (?, ?)",
-                ((chunk_id, int8_vectors(vectors)) for chunk_id, vectors in rows),
-            )
+        self._put((chunk_id, int8_vectors(vectors)) for chunk_id, vectors in rows)
 
     def get(self, chunk_ids: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
         """The sentence vectors of each of these chunks that has a row."""
-        found: dict[str, np.ndarray] = {}
-        for start in range(0, len(chunk_ids), _BATCH):
-            batch = list(chunk_ids[start : start + _BATCH])
-            marks = ",".join("?" * len(batch))
-            rows = self._query(
-                f"SELECT chunk_id, vectors FROM sentence_vectors WHERE chunk_id IN ({marks})", tuple(batch)
-            )
-            found.update(
-                (str(chunk_id), vectors_from_int8(cast(bytes, data), dimension)) for chunk_id, data in rows
-            )
-        return found
-
-    def delete(self, chunk_ids: Iterable[str]) -> None:
-        """Forget these chunks' rows."""
-        ids = list(chunk_ids)
-        with self._transaction() as db:
-            for start in range(0, len(ids), _BATCH):
-                batch = ids[start : start + _BATCH]
-                db.execute(
-                    f"DELETE FROM sentence_vectors WHERE chunk_id IN ({','.join('?' * len(batch))})", batch
-                )
-
-    def chunk_ids(self) -> set[str]:
-        """Every chunk id with a row."""
-        return {str(chunk_id) for (chunk_id,) in self._query("SELECT chunk_id FROM sentence_vectors")}
+        return {
+            chunk_id: vectors_from_int8(data, dimension) for chunk_id, data in self._get(chunk_ids).items()
+        }

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import ClassVar, Self, cast
 
 
 class SqliteFile:
@@ -106,3 +106,48 @@ class SqliteFile:
         except sqlite3.Error as error:
             raise ValueError(f"{self.FILE} table {table!r} refused the row: {error}") from error
         return cursor.rowcount > 0
+
+
+class BlobTable(SqliteFile):
+    """Key -> one BLOB in a table of its own: the base of an embedded store's side tables, which
+    hold what Chroma would keep (several times over) as documents and metadata strings.
+
+    Subclasses set `TABLE`, `KEY` and `VALUE` (the names in their `SCHEMA`) and encode their values.
+    """
+
+    TABLE: ClassVar[str]
+    KEY: ClassVar[str]
+    VALUE: ClassVar[str]
+    _BATCH: ClassVar[int] = 500
+
+    def _put(self, rows: Iterable[tuple[str, bytes]]) -> None:
+        """Store (or replace) these rows, in one transaction."""
+        with self._transaction() as db:
+            db.executemany(f"INSERT OR REPLACE INTO {self.TABLE} VALUES (?, ?)", rows)
+
+    def _get(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """The value of each of these keys that has a row."""
+        found: dict[str, bytes] = {}
+        for start in range(0, len(keys), self._BATCH):
+            batch = tuple(keys[start : start + self._BATCH])
+            rows = self._query(
+                f"SELECT {self.KEY}, {self.VALUE} FROM {self.TABLE}"
+                f" WHERE {self.KEY} IN ({','.join('?' * len(batch))})",
+                batch,
+            )
+            found.update((str(key), cast(bytes, value)) for key, value in rows)
+        return found
+
+    def delete(self, keys: Iterable[str]) -> None:
+        """Forget these keys' rows."""
+        listed = list(keys)
+        with self._transaction() as db:
+            for start in range(0, len(listed), self._BATCH):
+                batch = listed[start : start + self._BATCH]
+                db.execute(
+                    f"DELETE FROM {self.TABLE} WHERE {self.KEY} IN ({','.join('?' * len(batch))})", batch
+                )
+
+    def all_keys(self) -> set[str]:
+        """Every key with a row."""
+        return {str(key) for (key,) in self._query(f"SELECT {self.KEY} FROM {self.TABLE}")}

@@ -194,6 +194,7 @@ def test_with_vectors_nothing_is_embedded_and_the_vectors_are_the_same(
         )
         assert difference.max() < 1e-6, difference.max()
         assert [left["metadatas"][i] for i in order_a] == [right["metadatas"][i] for i in order_b]
+        assert sorted(a.stored_chunks(), key=lambda c: c.id) == sorted(b.stored_chunks(), key=lambda c: c.id)
         assert a.lexical.count() == b.lexical.count()
     assert answers(store.StoreSettings(data_dir=target), embeddings) == answers(
         store.StoreSettings(data_dir=source), embeddings

@@ -157,11 +157,7 @@ def assert_complete(kb: store.KnowledgeBase, hashes: dict[str, str]) -> None:
     assert {record.id: record.content_hash for record in records} == hashes
     assert kb.chunks.count() == sum(record.chunk_count for record in records)
     assert all(record.chunk_count >= 2 for record in records)
-    texts = kb.chunks.get(include=["documents", "metadatas"])
-    per_article = Counter(
-        (str(meta["article_id"]), text)
-        for text, meta in zip(texts["documents"] or [], texts["metadatas"] or [], strict=True)
-    )
+    per_article = Counter((chunk.article_id, chunk.text) for chunk in kb.stored_chunks())
     assert max(per_article.values()) == 1  # no chunk text twice in one article
     assert_each_article_whole_in_one_version(kb)
     assert kb.repair() == 0

@@ -63,11 +63,7 @@ def indexed_articles(kb: store.KnowledgeBase, question: str) -> set[str]:
 
 def stored_chunks(kb: store.KnowledgeBase, article_id: str) -> list[Chunk]:
     """The chunks Chroma holds for one article."""
-    result = kb.chunks.get(where={"article_id": article_id}, include=["documents", "metadatas"])
-    return [
-        Chunk.from_metadata(text, meta)
-        for text, meta in zip(result["documents"] or [], result["metadatas"] or [], strict=True)
-    ]
+    return kb.stored_chunks({"article_id": article_id})
 
 
 # ----------------------------------------------------------------------------- writes

@@ -19,6 +19,7 @@ import ingest
 import store
 from ingest.loaders import LoadFailure, load_paths
 from store.records import Article, Chunk, parse_chunk_id
+from store.texts import body_key
 
 BACKENDS = ["embedded", pytest.param("server", marks=pytest.mark.server)]
 SMALL_CORPUS = ["harbour-storm.html", "norland-rate-cut.md"]
@@ -77,13 +78,7 @@ def loaded_articles(folder: Path) -> dict[str, Article]:
 
 def all_chunks(kb: store.KnowledgeBase) -> dict[str, Chunk]:
     """Every stored chunk, by id."""
-    result = kb.chunks.get(include=["documents", "metadatas"])
-    return {
-        chunk_id: Chunk.from_metadata(text, meta)
-        for chunk_id, text, meta in zip(
-            result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
-        )
-    }
+    return {chunk.id: chunk for chunk in kb.stored_chunks()}
 
 
 def assert_consistent(kb: store.KnowledgeBase) -> None:
@@ -109,10 +104,23 @@ def assert_consistent(kb: store.KnowledgeBase) -> None:
     # server, in every chunk's metadata
     metas = kb.chunks.get(include=["metadatas"])["metadatas"] or []
     if kb.sentences is not None:
-        assert kb.sentences.chunk_ids() == set(all_chunks(kb))
+        assert kb.sentences.all_keys() == set(all_chunks(kb))
         assert not [meta for meta in metas if "sentence_vectors" in meta]
     else:
         assert all(meta.get("sentence_vectors") for meta in metas)
+    # texts: embedded, one side-table row per chunk and per article body, and no Chroma documents;
+    # on a server, Chroma documents
+    documents = [
+        *(kb.chunks.get(include=["documents"])["documents"] or []),
+        *(kb.articles.get(include=["documents"])["documents"] or []),
+    ]
+    if kb.texts is not None:
+        bodies = {body_key(r.id, r.content_hash) for r in records.values()}
+        assert kb.texts.all_keys() == set(all_chunks(kb)) | bodies
+        assert documents == [None] * len(documents)
+    else:
+        assert all(isinstance(document, str) for document in documents)
+    assert all(chunk.text for chunk in all_chunks(kb).values())
 
 
 # ----------------------------------------------------------------------------- writing
@@ -265,26 +273,43 @@ def test_superseded_version_is_invisible_and_repaired(
     assert_consistent(any_kb)
 
 
-def test_sentence_vectors_of_an_embedded_store_live_beside_chroma(
+def test_sentence_vectors_and_texts_of_an_embedded_store_live_beside_chroma(
     kb: store.KnowledgeBase, small_corpus: Path, store_settings: store.StoreSettings
 ) -> None:
-    """Rows a crash left before their chunks are removed by repair, and a store whose sentence
-    vectors are in Chroma metadata (written before the side table) is read as it is."""
+    """Rows a crash left before their chunks are removed by repair (and a superseded version's with
+    it), and a store whose sentence vectors and texts are in Chroma (written before the side tables)
+    is read as it is."""
     ingest_folder(kb, small_corpus)
-    assert kb.sentences is not None
-    kb.sentences.put([("u-gone#0123456789abcdef#0", np.ones((2, 384), dtype=np.float32) / np.sqrt(384))])
-    assert kb.repair() == 0 and "u-gone#0123456789abcdef#0" not in kb.sentences.chunk_ids()
+    assert kb.sentences is not None and kb.texts is not None
+    (record, *_) = kb.all_articles()
+    gone = ["u-gone#0123456789abcdef#0", f"{record.id}#0123456789abcdef#0"]  # a new article, a new version
+    kb.sentences.put([(key, np.ones((2, 384), dtype=np.float32) / np.sqrt(384)) for key in gone])
+    kb.texts.put([(key, "never written") for key in gone])
+    kb.texts.put([(body_key(record.id, "0123456789abcdef"), "a version never committed")])
+    assert kb.repair() == 0
+    assert not set(gone) & (kb.sentences.all_keys() | kb.texts.all_keys())
     assert_consistent(kb)
+    assert kb.get_article(record.id) == record
 
-    old_style = store.KnowledgeBase(kb.client, kb.embeddings, name="oldstyle")  # no side table
+    old_style = store.KnowledgeBase(kb.client, kb.embeddings, name="oldstyle")  # no side tables
     ingest_folder(old_style, small_corpus)
-    metas = old_style.chunks.get(include=["metadatas"])["metadatas"] or []
-    assert metas and all(meta.get("sentence_vectors") for meta in metas)
+    metas = old_style.chunks.get(include=["metadatas", "documents"])
+    assert metas["metadatas"] and all(meta.get("sentence_vectors") for meta in metas["metadatas"])
+    assert all(metas["documents"] or [None])
     reopened = store.KnowledgeBase(
-        kb.client, kb.embeddings, name="oldstyle", sentences=kb.sentences, lexical=old_style.lexical
+        kb.client,
+        kb.embeddings,
+        name="oldstyle",
+        sentences=kb.sentences,
+        texts=kb.texts,
+        lexical=old_style.lexical,
     )
-    (hit, *_) = reopened.search("How strong were the gusts of Storm Idris?", k=3)
+    question = "How strong were the gusts of Storm Idris?"
+    (hit, *_) = reopened.search(question, k=3)
     assert hit.sentence_vectors is not None and len(hit.sentence_vectors) == len(hit.chunk.sentences)
+    assert [h.chunk for h in reopened.search(question, k=3)] == [h.chunk for h in kb.search(question, k=3)]
+    assert [r.body for r in reopened.all_articles()] == [r.body for r in old_style.all_articles()]
+    assert [r.body for r in reopened.all_articles()] == [r.body for r in kb.all_articles()]
 
 
 def test_same_article_twice_in_one_run(any_kb: store.KnowledgeBase, tmp_path: Path) -> None:
