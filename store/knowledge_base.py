@@ -763,6 +763,7 @@ class KnowledgeBase:
         current = {item.article.id: item.article.content_hash for item in items}
         self._delete_other_versions(current)
         self.lexical.keep_versions(current)
+        self._rebuild_lexical_if_due()
 
     def remember_duplicates(self, items: Sequence[tuple[Article, np.ndarray, str]]) -> None:
         """Record articles left out as near-duplicates: (article, mean chunk vector, id it repeats)."""
@@ -824,6 +825,7 @@ class KnowledgeBase:
         self._forget_versions(chunk_ids)
         if self.texts is not None:  # the body, had the article no chunks
             self.texts.delete([body_key(article_id, str((record["metadatas"] or [{}])[0]["content_hash"]))])
+        self._rebuild_lexical_if_due()
         return True
 
     @_one_writer
@@ -873,7 +875,15 @@ class KnowledgeBase:
             logger.info("lexical index: re-indexed %d articles", len(stale))
         if len(stale) >= _OPTIMIZE_AFTER:
             self.lexical.optimize()
+        self._rebuild_lexical_if_due()
         return len(stale)
+
+    def _rebuild_lexical_if_due(self) -> None:
+        """Rebuild the keyword index once the rows of dropped chunks it keeps (see `store.lexical`)
+        have grown past its `REBUILD_SHARE`."""
+        if self.lexical.needs_rebuild():
+            logger.info("lexical index: rebuilding (%d rows of dropped chunks)", self.lexical.dead_rows())
+            self.reindex()
 
     def _sync_lexical_if_due(self) -> None:
         """Start a background `sync_lexical` when one is due (see `lexical_sync_seconds`)."""

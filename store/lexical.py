@@ -16,7 +16,6 @@ searched. Until then a keyword hit is still checked against the server's current
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 import sqlite3
@@ -33,9 +32,13 @@ _TERM = re.compile(r"\w+")
 _SQL_VARIABLES = 500  # ids per IN (...) query, well under SQLite's limit
 OVERFETCH = 10  # a date-limited search ranks k * OVERFETCH rows, then keeps the old enough ones
 _NO_DAY_LIMIT = 99_999_999  # a YYYYMMDD day after any real one
-FORMAT_VERSION = 2
-"""How rows are normalised (`store.text.strip_thousands`); an index of another version is emptied on
-open and refilled from Chroma by the next sync, so text and queries are always normalised alike."""
+FORMAT_VERSION = 3
+"""How rows are normalised (`store.text.strip_thousands`) and kept (3: a contentless FTS5 table); an
+index of another version is emptied on open and refilled from the store by the next sync, so text and
+queries are always normalised alike."""
+REBUILD_SHARE = 0.25
+"""Dead FTS rows (of dropped chunks), as a share of live ones, past which `needs_rebuild` says so."""
+_REBUILD_MIN = 1_000
 
 
 def normalise(text: str) -> str:
@@ -54,9 +57,15 @@ class LexicalIndex:
 
     Two tables in one SQLite file: `chunks`, the FTS5 index (text and title, BM25), and `chunk_rows`,
     an ordinary table keyed by chunk id that points at each FTS row and holds the chunk's article,
-    content hash and publication day. FTS5 cannot index its extra columns, so every lookup by
-    chunk or article (replacing a chunk, dropping a version, the days of dense hits) goes through
-    `chunk_rows` instead of scanning the index.
+    content hash and publication day. Every lookup by chunk or article (replacing a chunk, dropping
+    a version, the days of dense hits, what a match is) goes through `chunk_rows`.
+
+    The FTS5 table is contentless (`content=''`): it keeps the index, not a third copy of the text
+    (the store has it; on the dev corpus 21 of the index's 34 MB). SQLite before 3.43 cannot delete
+    from such a table without the row's text, so a dropped chunk loses its `chunk_rows` entry only:
+    its FTS row stays, dead, never returned (searches map rows through `chunk_rows`), and counted
+    in BM25's document statistics until the store rebuilds the index, which it does once dead rows
+    pass `REBUILD_SHARE` of the live ones (`needs_rebuild`).
     """
 
     def __init__(self, path: Path | str = ":memory:") -> None:
@@ -72,25 +81,27 @@ class LexicalIndex:
         self._reader_lock = threading.Lock()
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("BEGIN")
-            self._db.execute(
-                "CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5("
-                "text, title, chunk_id UNINDEXED, article_id UNINDEXED, content_hash UNINDEXED,"
-                " published_day UNINDEXED, tokenize='porter unicode61 remove_diacritics 2')"
-            )
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS chunk_rows(chunk_id TEXT PRIMARY KEY, fts_rowid INTEGER NOT NULL,"
-                " article_id TEXT NOT NULL, content_hash TEXT NOT NULL, published_day INTEGER NOT NULL)"
-            )
-            self._db.execute("CREATE INDEX IF NOT EXISTS chunk_rows_article ON chunk_rows(article_id)")
-            self._db.execute("CREATE INDEX IF NOT EXISTS chunk_rows_day ON chunk_rows(published_day)")
+            self._db.execute("BEGIN IMMEDIATE")  # two processes opening a new file: one creates it
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version != FORMAT_VERSION:
+            emptied = version != FORMAT_VERSION
+            if emptied:
                 if version:  # 0: a new file, or one from before versions were recorded (also emptied)
                     logger.info("lexical index: format %s is not %s; rebuilding", version, FORMAT_VERSION)
-                self._db.execute("DELETE FROM chunks")
-                self._db.execute("DELETE FROM chunk_rows")
+                self._db.execute("DROP TABLE IF EXISTS chunks")
+                self._db.execute("DROP TABLE IF EXISTS chunk_rows")
+                self._db.execute(
+                    "CREATE VIRTUAL TABLE chunks USING fts5("
+                    "text, title, content='', tokenize='porter unicode61 remove_diacritics 2')"
+                )
+                self._db.execute(
+                    "CREATE TABLE chunk_rows(chunk_id TEXT PRIMARY KEY, fts_rowid INTEGER NOT NULL UNIQUE,"
+                    " article_id TEXT NOT NULL, content_hash TEXT NOT NULL, published_day INTEGER NOT NULL)"
+                )
+                self._db.execute("CREATE INDEX chunk_rows_article ON chunk_rows(article_id)")
+                self._db.execute("CREATE INDEX chunk_rows_day ON chunk_rows(published_day)")
                 self._db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+        if emptied:
+            self._db.execute("VACUUM")  # give back the pages of the tables dropped
 
     def close(self) -> None:
         """Close the database."""
@@ -120,15 +131,8 @@ class LexicalIndex:
                 day = day_number(chunk.published_at) if chunk.published_at else 0
                 self._drop("chunk_id = ?", (chunk.id,))
                 cursor = self._db.execute(
-                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        normalise(chunk.text),
-                        normalise(chunk.title),
-                        chunk.id,
-                        chunk.article_id,
-                        chunk.content_hash,
-                        day,
-                    ),
+                    "INSERT INTO chunks(text, title) VALUES (?, ?)",
+                    (normalise(chunk.text), normalise(chunk.title)),
                 )
                 self._db.execute(
                     "INSERT INTO chunk_rows VALUES (?, ?, ?, ?, ?)",
@@ -150,11 +154,21 @@ class LexicalIndex:
                 self._drop("article_id = ?", (article_id,))
 
     def _drop(self, condition: str, params: tuple[str, ...]) -> None:
-        """Delete the rows of both tables whose `chunk_rows` entry meets a condition (in a transaction)."""
-        self._db.execute(
-            f"DELETE FROM chunks WHERE rowid IN (SELECT fts_rowid FROM chunk_rows WHERE {condition})", params
-        )
+        """Drop the chunks whose `chunk_rows` entry meets a condition (in a transaction): their FTS
+        rows stay, dead (see the class)."""
         self._db.execute(f"DELETE FROM chunk_rows WHERE {condition}", params)
+
+    def dead_rows(self) -> int:
+        """FTS rows of dropped chunks, still counted by BM25 until the index is rebuilt."""
+        with self._lock:
+            (rows,) = self._db.execute("SELECT count(*) FROM chunks_docsize").fetchone()
+            (live,) = self._db.execute("SELECT count(*) FROM chunk_rows").fetchone()
+        return int(rows) - int(live)
+
+    def needs_rebuild(self) -> bool:
+        """Whether dead rows have passed `REBUILD_SHARE` of the live ones (and a minimum)."""
+        dead = self.dead_rows()
+        return dead >= _REBUILD_MIN and dead > REBUILD_SHARE * self.count()
 
     def optimize(self) -> None:
         """Merge the index's segments into one (FTS5 'optimize'): worth it after writing many rows."""
@@ -165,7 +179,7 @@ class LexicalIndex:
         """Empty the index."""
         with self._lock, self._db:
             self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM chunks")
+            self._db.execute("INSERT INTO chunks(chunks) VALUES('delete-all')")
             self._db.execute("DELETE FROM chunk_rows")
 
     def versions(self) -> dict[str, set[str]]:
@@ -214,34 +228,45 @@ class LexicalIndex:
         """(chunk id, BM25 score, higher is better) of the best-matching chunks, up to `max_day`, leaving
         out the chunks of the articles in `exclude`.
 
-        The day and article are checked on the best `k * OVERFETCH` matches rather than inside the
-        query: the index cannot filter on an unindexed column without reading every matching row,
-        which costs more than ranking them. Only when too few of those qualify are the matches read
-        further, in order, until k do.
+        The day, the article and whether a row is live are checked in `chunk_rows` on the best
+        `k * OVERFETCH` matches (k * 1.5 without a day or articles to leave out, room for dead rows)
+        rather than inside the query: FTS5 cannot filter on them without reading every matching row,
+        which costs more than ranking them. Only when too few of those qualify are the matches after
+        them read, in order, in growing pages, until k do.
         """
         query = match_query(question)
         if query is None:
             return []
         sql = (
-            "SELECT chunk_id, article_id, published_day, -bm25(chunks, 1.0, 0.5) FROM chunks"
-            " WHERE chunks MATCH ? {filter} ORDER BY bm25(chunks, 1.0, 0.5) {limit}"
+            "SELECT rowid, -bm25(chunks, 1.0, 0.5) FROM chunks WHERE chunks MATCH ?"
+            " ORDER BY bm25(chunks, 1.0, 0.5) LIMIT ? OFFSET ?"
         )
         filtered = max_day is not None or bool(exclude)
-        limit = k * OVERFETCH if filtered else k
+        page = k * OVERFETCH if filtered else k + k // 2  # room for dead rows
         day = max_day if max_day is not None else _NO_DAY_LIMIT
-
-        def eligible(rows: Iterable[tuple[str, str, int, float]]) -> list[tuple[str, float]]:
-            kept = (
-                (chunk_id, score)
-                for chunk_id, article, published, score in rows
-                if published <= day and article not in exclude
-            )
-            return list(itertools.islice(kept, k))
-
+        found: list[tuple[str, float]] = []
+        offset = 0
         with self._lock:
-            rows = self._db.execute(sql.format(filter="", limit="LIMIT ?"), (query, limit)).fetchall()
-            found = eligible(rows)
-            if filtered and len(found) < k and len(rows) == limit:
-                cursor = self._db.execute(sql.format(filter="AND published_day <= ?", limit=""), (query, day))
-                found = eligible(cursor)
-        return [(str(chunk_id), float(score)) for chunk_id, score in found]
+            while len(found) < k:
+                rows = self._db.execute(sql, (query, page, offset)).fetchall()
+                live = self._live([rowid for rowid, _ in rows])
+                for rowid, score in rows:
+                    chunk_id, article_id, published = live.get(rowid, ("", "", _NO_DAY_LIMIT + 1))
+                    if published <= day and article_id not in exclude:
+                        found.append((chunk_id, float(score)))
+                if len(rows) < page:
+                    break
+                offset, page = offset + page, page * 4  # too few of them qualify: read on, in order
+        return found[:k]
+
+    def _live(self, rowids: Iterable[int]) -> dict[int, tuple[str, str, int]]:
+        """(chunk id, article id, day) of these FTS rows that are live (under the lock)."""
+        batch = list(rowids)
+        found = self._db.execute(
+            "SELECT fts_rowid, chunk_id, article_id, published_day FROM chunk_rows"
+            f" WHERE fts_rowid IN ({', '.join('?' * len(batch))})",
+            batch,
+        )
+        return {
+            int(rowid): (str(chunk_id), str(article), int(day)) for rowid, chunk_id, article, day in found
+        }

@@ -18,6 +18,7 @@ from click.testing import Result
 
 import ingest
 import store
+from store import lexical
 from store.lexical import FORMAT_VERSION as LEXICAL_FORMAT
 from store.lexical import LexicalIndex
 from store.records import Article, Chunk, parse_chunk_id
@@ -92,6 +93,34 @@ def test_index_follows_add_update_and_forget(kb: store.KnowledgeBase, write_arti
     assert kb.forget(lighthouse)
     assert lighthouse not in kb.lexical.versions()
     assert indexed_articles(kb, "puffins lighthouse Skerrow") == set()
+    assert_lexical_agrees(kb)
+
+
+def test_dropped_chunks_stay_dead_until_the_store_rebuilds_the_index(
+    kb: store.KnowledgeBase, write_article: WriteArticle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index keeps no copy of the text; a dropped chunk's FTS row stays, is never found, and the
+    store rebuilds the index once such rows pass `REBUILD_SHARE` of the live ones."""
+    write_article("lighthouse", LIGHTHOUSE)
+    write_article("probe", PROBE)
+    ids = ingest_folder(kb)
+    tables = sqlite3.connect(kb.lexical.path).execute("SELECT name FROM sqlite_master").fetchall()
+    assert ("chunks_content",) not in tables  # contentless: no third copy of the text
+    live = kb.lexical.count()
+
+    write_article("lighthouse", LIGHTHOUSE.replace("gannets", "puffins"))
+    assert ingest_folder(kb)["lighthouse"] == ids["lighthouse"]
+    dead = kb.lexical.dead_rows()
+    assert dead == len(stored_chunks(kb, ids["lighthouse"])) and not kb.lexical.needs_rebuild()
+    assert indexed_articles(kb, "gannets") == set()  # dead rows match, but are never returned
+    assert_lexical_agrees(kb)
+
+    monkeypatch.setattr(lexical, "_REBUILD_MIN", 1)
+    assert kb.lexical.needs_rebuild() == (dead > lexical.REBUILD_SHARE * live)
+    write_article("lighthouse", LIGHTHOUSE.replace("gannets", "terns"))
+    ingest_folder(kb)
+    assert kb.lexical.dead_rows() == 0  # rebuilt after the write
+    assert indexed_articles(kb, "terns") == {ids["lighthouse"]} and indexed_articles(kb, "puffins") == set()
     assert_lexical_agrees(kb)
 
 
@@ -327,7 +356,7 @@ def test_server_clients_catch_up_with_other_writers_without_a_restart(
     assert_lexical_agrees(reader)
 
 
-@pytest.mark.parametrize("version", [0, 1])
+@pytest.mark.parametrize("version", [0, 1, 2])
 def test_an_index_of_another_format_is_rebuilt_from_chroma(
     tmp_path: Path,
     embeddings: store.SentenceTransformerEmbeddings,
@@ -342,8 +371,15 @@ def test_an_index_of_another_format_is_rebuilt_from_chroma(
         ids = ingest_folder(kb)
         path = Path(kb.lexical.path)
     old = sqlite3.connect(path)
-    old.execute(
-        "INSERT INTO chunks(text, chunk_id, article_id, content_hash) VALUES ('ghost', 'g#h#0', 'g', 'h')"
+    old.executescript(  # the tables of format 2: an FTS5 table with its own copy of the text
+        """
+        DROP TABLE chunks;
+        CREATE VIRTUAL TABLE chunks USING fts5(text, title, chunk_id UNINDEXED, article_id UNINDEXED,
+            content_hash UNINDEXED, published_day UNINDEXED);
+        INSERT INTO chunks(rowid, text, title, chunk_id, article_id, content_hash, published_day)
+            VALUES (1000000, 'ghost', 'Ghost', 'g#h#0', 'g', 'h', 0);
+        INSERT INTO chunk_rows VALUES ('g#h#0', 1000000, 'g', 'h', 0);
+        """
     )
     old.execute(f"PRAGMA user_version = {version}")
     old.commit()
