@@ -66,7 +66,7 @@ from store.records import (
     unpack_vectors,
 )
 from store.sentences import SentenceVectors
-from store.texts import Texts, body_key, version_of
+from store.texts import CHROMA_KEYS, Texts, body_key, version_of
 
 logger = logging.getLogger(__name__)
 
@@ -450,11 +450,11 @@ class KnowledgeBase:
         where = cast(Where, {"article_id": {"$in": list(current)}})
         result = self.chunks.get(where=where, include=["documents", "metadatas", "embeddings"])
         rows: dict[str, list[tuple[Chunk, np.ndarray, np.ndarray]]] = {}
-        side = self._sentence_vectors(result["ids"], result["metadatas"] or [])
-        texts = self._texts(result["ids"], result["documents"])
-        for chunk_id, text, meta, vector in zip(
-            result["ids"], texts, result["metadatas"] or [], _vectors(result), strict=True
-        ):
+        texts, metas = self._texts(result["ids"], result["documents"], result["metadatas"])
+        side = self._sentence_vectors(result["ids"], metas)
+        for chunk_id, text, meta, vector in zip(result["ids"], texts, metas, _vectors(result), strict=True):
+            if text is None:
+                continue  # deleted while this was read
             chunk = Chunk.from_metadata(text, meta)
             if current[chunk.article_id] != chunk.content_hash:
                 continue  # a version a crash left behind
@@ -614,8 +614,8 @@ class KnowledgeBase:
         if not ids:
             return {}
         result = self.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        sentences = self._sentence_vectors(result["ids"], result["metadatas"] or [])
-        texts = self._texts(result["ids"], result["documents"])
+        texts, metas = self._texts(result["ids"], result["documents"], result["metadatas"])
+        sentences = self._sentence_vectors(result["ids"], metas)
         hits = {
             chunk_id: ScoredChunk(
                 Chunk.from_metadata(text, meta),
@@ -626,11 +626,12 @@ class KnowledgeBase:
             for chunk_id, text, meta, embedding in zip(
                 result["ids"],
                 texts,
-                result["metadatas"] or [],
+                metas,
                 result["embeddings"] if result["embeddings"] is not None else [],
                 strict=True,
             )
-            if max_day is None or int(cast(int, meta.get("published_day", 0))) <= max_day
+            if text is not None
+            and (max_day is None or int(cast(int, meta.get("published_day", 0))) <= max_day)
         }
         current = self.stored_hashes(hit.chunk.article_id for hit in hits.values())
         return {
@@ -655,16 +656,27 @@ class KnowledgeBase:
             found |= self.sentences.get(missing, dimension)
         return found
 
-    def _texts(self, keys: Sequence[str], documents: Sequence[str | None] | None) -> list[str]:
-        """Texts of records: their Chroma documents (a Chroma server, or a store written before
-        `store.texts`), else the side table's rows under these keys."""
+    def _texts(
+        self,
+        keys: Sequence[str],
+        documents: Sequence[str | None] | None,
+        metas: Sequence[Mapping[str, Any]] | None,
+    ) -> tuple[list[str | None], list[Mapping[str, Any]]]:
+        """Texts and whole metadata of records: their Chroma documents and metadata (a Chroma server,
+        or a store written before `store.texts`), else the side table's rows under these keys, their
+        metadata joined to what Chroma keeps of it. None for a text neither has: a record another
+        process deleted between the two reads (readers skip it)."""
         documents = list(documents) if documents is not None else [None] * len(keys)
+        metas = list(metas) if metas is not None else [{}] * len(keys)
         missing = [key for key, document in zip(keys, documents, strict=True) if document is None]
         found = self.texts.get(missing) if missing and self.texts is not None else {}
-        return [
-            document if document is not None else found.get(key, "")
-            for key, document in zip(keys, documents, strict=True)
-        ]
+        texts: list[str | None] = []
+        whole: list[Mapping[str, Any]] = []
+        for key, document, meta in zip(keys, documents, metas, strict=True):
+            text, kept = (document, {}) if document is not None else found.get(key, (None, {}))
+            texts.append(text)
+            whole.append({**kept, **meta} if kept else meta)
+        return texts, whole
 
     def _bodies(
         self,
@@ -676,7 +688,7 @@ class KnowledgeBase:
             body_key(article_id, str(meta["content_hash"]))
             for article_id, meta in zip(ids, metas or [], strict=True)
         ]
-        return self._texts(keys, documents)
+        return [text or "" for text in self._texts(keys, documents, metas)[0]]
 
     def _records(
         self,
@@ -694,11 +706,20 @@ class KnowledgeBase:
     def stored_chunks(self, where: Where | None = None) -> list[Chunk]:
         """The stored chunks (of every version: crash leftovers too) passing `where`, with their texts."""
         result = self.chunks.get(where=where, include=["documents", "metadatas"])
-        texts = self._texts(result["ids"], result["documents"])
+        texts, metas = self._texts(result["ids"], result["documents"], result["metadatas"])
         return [
             Chunk.from_metadata(text, meta)
-            for text, meta in zip(texts, result["metadatas"] or [], strict=True)
+            for text, meta in zip(texts, metas, strict=True)
+            if text is not None
         ]
+
+    def _chunk_metadata(self, chunk: Chunk, sentences: np.ndarray) -> dict[str, Any]:
+        """What Chroma keeps of a chunk's metadata: what filters use when the side tables keep the
+        rest, else all of it, with its sentence vectors unless they have their own side table."""
+        meta = chunk.metadata()
+        if self.texts is not None:
+            return {key: value for key, value in meta.items() if key in CHROMA_KEYS}
+        return meta if self.sentences is not None else meta | {"sentence_vectors": pack_vectors(sentences)}
 
     @property
     def _side_tables(self) -> list[SentenceVectors | Texts]:
@@ -734,9 +755,16 @@ class KnowledgeBase:
             self.sentences.put((chunk.id, sentences) for chunk, _, sentences in rows)
         if self.texts is not None:
             self.texts.put(
-                [(chunk.id, chunk.text) for chunk, _, _ in rows]
+                [
+                    (
+                        chunk.id,
+                        chunk.text,
+                        {k: v for k, v in chunk.metadata().items() if k not in CHROMA_KEYS},
+                    )
+                    for chunk, _, _ in rows
+                ]
                 + [
-                    (body_key(item.article.id, item.article.content_hash), item.article.body)
+                    (body_key(item.article.id, item.article.content_hash), item.article.body, {})
                     for item in items
                 ]
             )
@@ -744,12 +772,7 @@ class KnowledgeBase:
             self.chunks.upsert(
                 ids=[chunk.id for chunk, _, _ in batch],
                 documents=None if self.texts is not None else [chunk.text for chunk, _, _ in batch],
-                metadatas=[
-                    chunk.metadata()
-                    if self.sentences is not None
-                    else chunk.metadata() | {"sentence_vectors": pack_vectors(sentences)}
-                    for chunk, _, sentences in batch
-                ],
+                metadatas=[self._chunk_metadata(chunk, sentences) for chunk, _, sentences in batch],
                 embeddings=np.stack([vector for _, vector, _ in batch]),
             )
         now = datetime.now(UTC).isoformat(timespec="seconds")

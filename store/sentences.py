@@ -3,11 +3,12 @@
 Every chunk carries one unit vector per sentence (the answerer ranks sentences with them). In Chroma
 metadata they were base64 strings, and Chroma keeps every string metadata value twice (its table and
 an index over it): on the dev corpus about 200 of the store's 376 MB. Here each chunk's vectors are
-one int8 BLOB (`store.records.int8_vectors`, what `pack_vectors` base64-encodes) in a SQLite table
-keyed by chunk id: 384 bytes per sentence, once (a rowid table of 16 KB pages: rows of a few KB each
-would leave a quarter of 4 KB pages empty; on the dev store 61 MB for 52 MB of vectors, against 82 MB
-WITHOUT ROWID in 4 KB pages). A Chroma server keeps them in its metadata, where every client sees
-them; stores built before this file keep theirs there too, and are read as they are.
+one BLOB in a SQLite table keyed by chunk id (a rowid table of 16 KB pages: rows of a few KB each
+would leave a quarter of 4 KB pages empty): `store.records.int4_vectors`, 196 bytes per sentence
+(rows written before it are int8, 384 bytes, and are read as they are). int4 rather than int8 halves
+the file (dev store: 61 MB -> 31 MB) for the same dev answers within one question (docs/evaluation.md).
+A Chroma server keeps them in its metadata (int8, base64), where every client sees them; stores built
+before this file keep theirs there too, and are read as they are.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from store.records import int8_vectors, vectors_from_int8
+from store.records import int4_vectors, vectors_from_bytes
 from store.sqlite import BlobTable
 
 
@@ -39,10 +40,10 @@ class SentenceVectors(BlobTable):
 
     def put(self, rows: Iterable[tuple[str, np.ndarray]]) -> None:
         """Store (or replace) these chunks' sentence vectors."""
-        self._put((chunk_id, int8_vectors(vectors)) for chunk_id, vectors in rows)
+        self._put((chunk_id, int4_vectors(vectors)) for chunk_id, vectors in rows)
 
     def get(self, chunk_ids: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
         """The sentence vectors of each of these chunks that has a row."""
         return {
-            chunk_id: vectors_from_int8(data, dimension) for chunk_id, data in self._get(chunk_ids).items()
+            chunk_id: vectors_from_bytes(data, dimension) for chunk_id, data in self._get(chunk_ids).items()
         }

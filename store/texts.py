@@ -3,22 +3,30 @@
 Given documents, Chroma keeps each one three times: as a metadata string, in the index over metadata
 strings, and in a trigram full-text index, none of which newsdesk reads (its keyword index is
 `store.lexical`). On the dev corpus that was about 150 MB of a 340 MB store for 27 MB of text
-(chunk texts, and article bodies again). An embedded store gives Chroma no documents and keeps the
-texts here instead: one zlib-compressed row per chunk (keyed by chunk id) and per article version
-(keyed by `body_key`), so a version's rows never overwrite the current one's. A Chroma server keeps
-the texts as documents, where every client sees them; stores built before this file keep theirs
-there too, and are read as they are.
+(chunk texts, and article bodies again). Every string metadata value is kept twice too, and of a
+chunk's metadata only its article and day are ever filtered on (`CHROMA_KEYS`).
+
+So an embedded store gives Chroma no documents and only the `CHROMA_KEYS` of a chunk's metadata,
+and keeps here, zlib-compressed, one row per chunk (keyed by chunk id: its text and the rest of its
+metadata) and per article version (keyed by `body_key`: its body), so a version's rows never
+overwrite the current one's. A Chroma server keeps texts and metadata in its collections, where
+every client sees them; stores built before this file keep theirs there too, and are read as they
+are.
 """
 
 from __future__ import annotations
 
+import json
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from store.records import CHUNK_ID_SEPARATOR
 from store.sqlite import BlobTable
 
 _BODY = "body"
+CHROMA_KEYS = frozenset({"article_id", "position", "published_day"})
+"""The chunk metadata an embedded store leaves in Chroma: what `where` filters and repairs use."""
 
 
 def body_key(article_id: str, content_hash: str) -> str:
@@ -49,10 +57,17 @@ class Texts(BlobTable):
     """
     TABLE, KEY, VALUE = "texts", "key", "text"
 
-    def put(self, rows: Iterable[tuple[str, str]]) -> None:
-        """Store (or replace) these texts."""
-        self._put((key, zlib.compress(text.encode("utf-8"), 6)) for key, text in rows)
+    def put(self, rows: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
+        """Store (or replace) these texts, each with the metadata kept beside it (JSON values)."""
+        self._put(
+            (key, zlib.compress(json.dumps([text, dict(meta)], ensure_ascii=False).encode("utf-8"), 6))
+            for key, text, meta in rows
+        )
 
-    def get(self, keys: Sequence[str]) -> dict[str, str]:
-        """The text of each of these keys that has a row."""
-        return {key: zlib.decompress(data).decode("utf-8") for key, data in self._get(keys).items()}
+    def get(self, keys: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """(text, metadata) of each of these keys that has a row."""
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        for key, data in self._get(keys).items():
+            text, meta = json.loads(zlib.decompress(data))
+            found[key] = (str(text), dict(meta))
+        return found
