@@ -37,7 +37,7 @@ def text_bytes(data_dir: Path) -> int:
     for side in sorted((data_dir / "texts").glob("*.sqlite3")):
         with sqlite3.connect(f"file:{side}?mode=ro", uri=True) as db:
             rows = db.execute("SELECT text FROM texts WHERE key LIKE '%#body'")
-            size += sum(len(zlib.decompress(text)) for (text,) in rows)
+            size += sum(len(json.loads(zlib.decompress(row))[0].encode("utf-8")) for (row,) in rows)
     return int(size)
 
 

@@ -66,7 +66,7 @@ from store.records import (
     unpack_vectors,
 )
 from store.sentences import SentenceVectors
-from store.texts import CHROMA_KEYS, Texts, body_key, version_of
+from store.texts import ARTICLE_KEYS, CHROMA_KEYS, Texts, body_key, version_of
 
 logger = logging.getLogger(__name__)
 
@@ -450,7 +450,8 @@ class KnowledgeBase:
         where = cast(Where, {"article_id": {"$in": list(current)}})
         result = self.chunks.get(where=where, include=["documents", "metadatas", "embeddings"])
         rows: dict[str, list[tuple[Chunk, np.ndarray, np.ndarray]]] = {}
-        texts, metas = self._texts(result["ids"], result["documents"], result["metadatas"])
+        articles = self._metadatas(self.articles, current)
+        texts, metas = self._texts(result["ids"], result["documents"], result["metadatas"], articles)
         side = self._sentence_vectors(result["ids"], metas)
         for chunk_id, text, meta, vector in zip(result["ids"], texts, metas, _vectors(result), strict=True):
             if text is None:
@@ -614,7 +615,10 @@ class KnowledgeBase:
         if not ids:
             return {}
         result = self.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        texts, metas = self._texts(result["ids"], result["documents"], result["metadatas"])
+        articles = self._metadatas(
+            self.articles, (str(meta["article_id"]) for meta in result["metadatas"] or [])
+        )
+        texts, metas = self._texts(result["ids"], result["documents"], result["metadatas"], articles)
         sentences = self._sentence_vectors(result["ids"], metas)
         hits = {
             chunk_id: ScoredChunk(
@@ -633,11 +637,11 @@ class KnowledgeBase:
             if text is not None
             and (max_day is None or int(cast(int, meta.get("published_day", 0))) <= max_day)
         }
-        current = self.stored_hashes(hit.chunk.article_id for hit in hits.values())
         return {
             chunk_id: hit
             for chunk_id, hit in hits.items()
-            if current.get(hit.chunk.article_id) == hit.chunk.content_hash
+            if (article := articles.get(hit.chunk.article_id)) is not None
+            and article["content_hash"] == hit.chunk.content_hash
         }
 
     def _sentence_vectors(
@@ -661,11 +665,13 @@ class KnowledgeBase:
         keys: Sequence[str],
         documents: Sequence[str | None] | None,
         metas: Sequence[Mapping[str, Any]] | None,
+        articles: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> tuple[list[str | None], list[Mapping[str, Any]]]:
         """Texts and whole metadata of records: their Chroma documents and metadata (a Chroma server,
         or a store written before `store.texts`), else the side table's rows under these keys, their
-        metadata joined to what Chroma keeps of it. None for a text neither has: a record another
-        process deleted between the two reads (readers skip it)."""
+        metadata joined to what Chroma keeps of it and, for chunks, to the citation in their
+        article's record metadata (`articles`, by article id). None for a text neither has: a record
+        another process deleted between the two reads (readers skip it)."""
         documents = list(documents) if documents is not None else [None] * len(keys)
         metas = list(metas) if metas is not None else [{}] * len(keys)
         missing = [key for key, document in zip(keys, documents, strict=True) if document is None]
@@ -674,6 +680,9 @@ class KnowledgeBase:
         whole: list[Mapping[str, Any]] = []
         for key, document, meta in zip(keys, documents, metas, strict=True):
             text, kept = (document, {}) if document is not None else found.get(key, (None, {}))
+            if kept and articles is not None:
+                article = articles.get(str(meta.get("article_id")), {})
+                kept |= {name: value for name, value in article.items() if name in ARTICLE_KEYS}
             texts.append(text)
             whole.append({**kept, **meta} if kept else meta)
         return texts, whole
@@ -706,7 +715,10 @@ class KnowledgeBase:
     def stored_chunks(self, where: Where | None = None) -> list[Chunk]:
         """The stored chunks (of every version: crash leftovers too) passing `where`, with their texts."""
         result = self.chunks.get(where=where, include=["documents", "metadatas"])
-        texts, metas = self._texts(result["ids"], result["documents"], result["metadatas"])
+        articles = self._metadatas(
+            self.articles, (str(meta["article_id"]) for meta in result["metadatas"] or [])
+        )
+        texts, metas = self._texts(result["ids"], result["documents"], result["metadatas"], articles)
         return [
             Chunk.from_metadata(text, meta)
             for text, meta in zip(texts, metas, strict=True)
@@ -759,7 +771,7 @@ class KnowledgeBase:
                     (
                         chunk.id,
                         chunk.text,
-                        {k: v for k, v in chunk.metadata().items() if k not in CHROMA_KEYS},
+                        {k: v for k, v in chunk.metadata().items() if k not in CHROMA_KEYS | ARTICLE_KEYS},
                     )
                     for chunk, _, _ in rows
                 ]

@@ -3,12 +3,13 @@
 Every chunk carries one unit vector per sentence (the answerer ranks sentences with them). In Chroma
 metadata they were base64 strings, and Chroma keeps every string metadata value twice (its table and
 an index over it): on the dev corpus about 200 of the store's 376 MB. Here each chunk's vectors are
-one BLOB in a SQLite table keyed by chunk id (a rowid table of 16 KB pages: rows of a few KB each
-would leave a quarter of 4 KB pages empty): `store.records.int4_vectors`, 196 bytes per sentence
-(rows written before it are int8, 384 bytes, and are read as they are). int4 rather than int8 halves
-the file (dev store: 61 MB -> 31 MB) for the same dev answers within one question (docs/evaluation.md).
-A Chroma server keeps them in its metadata (int8, base64), where every client sees them; stores built
-before this file keep theirs there too, and are read as they are.
+one BLOB in a SQLite table keyed by chunk id: `store.records.packed_vectors`, 6 bits a component
+(292 bytes a sentence; rows written before it are int8, 384 bytes, and are read as they are). Six
+bits give the dev set's answers of int8 exactly; five lost one, four two (docs/evaluation.md). Pages
+of 32 KB: rows of a few KB leave half a row of each page empty, 11% of 16 KB pages.
+
+A Chroma server keeps them in its metadata (int8, base64), where every client sees them; stores
+built before this file keep theirs there too, and are read as they are.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from store.records import int4_vectors, vectors_from_bytes
+from store.records import packed_vectors, vectors_from_bytes
 from store.sqlite import BlobTable
 
 
@@ -30,7 +31,7 @@ class SentenceVectors(BlobTable):
 
     FILE = "sentences.sqlite3"
     SCHEMA = """
-    PRAGMA page_size = 16384;
+    PRAGMA page_size = 32768;
     CREATE TABLE IF NOT EXISTS sentence_vectors (
         chunk_id TEXT PRIMARY KEY,
         vectors BLOB NOT NULL
@@ -40,7 +41,7 @@ class SentenceVectors(BlobTable):
 
     def put(self, rows: Iterable[tuple[str, np.ndarray]]) -> None:
         """Store (or replace) these chunks' sentence vectors."""
-        self._put((chunk_id, int4_vectors(vectors)) for chunk_id, vectors in rows)
+        self._put((chunk_id, packed_vectors(vectors)) for chunk_id, vectors in rows)
 
     def get(self, chunk_ids: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
         """The sentence vectors of each of these chunks that has a row."""

@@ -7,8 +7,9 @@ strings, and in a trigram full-text index, none of which newsdesk reads (its key
 chunk's metadata only its article and day are ever filtered on (`CHROMA_KEYS`).
 
 So an embedded store gives Chroma no documents and only the `CHROMA_KEYS` of a chunk's metadata,
-and keeps here, zlib-compressed, one row per chunk (keyed by chunk id: its text and the rest of its
-metadata) and per article version (keyed by `body_key`: its body), so a version's rows never
+takes a chunk's citation (`ARTICLE_KEYS`) from its article's record, and keeps here, zlib-compressed,
+one row per chunk (keyed by chunk id: its text and the rest of its metadata, its content hash and
+sentence spans) and per article version (keyed by `body_key`: its body), so a version's rows never
 overwrite the current one's. A Chroma server keeps texts and metadata in its collections, where
 every client sees them; stores built before this file keep theirs there too, and are read as they
 are.
@@ -27,6 +28,8 @@ from store.sqlite import BlobTable
 _BODY = "body"
 CHROMA_KEYS = frozenset({"article_id", "position", "published_day"})
 """The chunk metadata an embedded store leaves in Chroma: what `where` filters and repairs use."""
+ARTICLE_KEYS = frozenset({"title", "url", "source", "published_at"})
+"""The chunk metadata an embedded store keeps nowhere: the citation, read from the article record."""
 
 
 def body_key(article_id: str, content_hash: str) -> str:
