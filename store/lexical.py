@@ -100,7 +100,7 @@ class LexicalIndex:
                 self._db.execute("CREATE INDEX chunk_rows_article ON chunk_rows(article_id)")
                 self._db.execute("CREATE INDEX chunk_rows_day ON chunk_rows(published_day)")
                 self._db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
-        if emptied:
+        if emptied and version:
             self._db.execute("VACUUM")  # give back the pages of the tables dropped
 
     def close(self) -> None:
