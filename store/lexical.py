@@ -231,42 +231,50 @@ class LexicalIndex:
         The day, the article and whether a row is live are checked in `chunk_rows` on the best
         `k * OVERFETCH` matches (k * 1.5 without a day or articles to leave out, room for dead rows)
         rather than inside the query: FTS5 cannot filter on them without reading every matching row,
-        which costs more than ranking them. Only when too few of those qualify are the matches after
-        them read, in order, in growing pages, until k do.
+        which costs more than ranking the best few. Only when too few of those qualify are all the
+        matches ranked and read, in order, until k do.
         """
         query = match_query(question)
         if query is None:
             return []
         sql = (
             "SELECT rowid, -bm25(chunks, 1.0, 0.5) FROM chunks WHERE chunks MATCH ?"
-            " ORDER BY bm25(chunks, 1.0, 0.5) LIMIT ? OFFSET ?"
+            " ORDER BY bm25(chunks, 1.0, 0.5)"
         )
         filtered = max_day is not None or bool(exclude)
-        page = k * OVERFETCH if filtered else k + k // 2  # room for dead rows
+        limit = k * OVERFETCH if filtered else k + k // 2  # room for dead rows
         day = max_day if max_day is not None else _NO_DAY_LIMIT
-        found: list[tuple[str, float]] = []
-        offset = 0
+
+        def eligible(rows: Sequence[tuple[int, float]]) -> list[tuple[str, float]]:
+            live = self._live([rowid for rowid, _ in rows])
+            kept = []
+            for rowid, score in rows:
+                row = live.get(rowid)  # None: a dropped chunk's dead row
+                if row is not None and row[2] <= day and row[1] not in exclude:
+                    kept.append((row[0], float(score)))
+            return kept
+
         with self._lock:
-            while len(found) < k:
-                rows = self._db.execute(sql, (query, page, offset)).fetchall()
-                live = self._live([rowid for rowid, _ in rows])
-                for rowid, score in rows:
-                    chunk_id, article_id, published = live.get(rowid, ("", "", _NO_DAY_LIMIT + 1))
-                    if published <= day and article_id not in exclude:
-                        found.append((chunk_id, float(score)))
-                if len(rows) < page:
-                    break
-                offset, page = offset + page, page * 4  # too few of them qualify: read on, in order
+            rows = self._db.execute(f"{sql} LIMIT ?", (query, limit)).fetchall()
+            found = eligible(rows)
+            if len(found) < k and len(rows) == limit:  # too few qualify: read every match, in order
+                cursor = self._db.execute(sql, (query,))
+                found = []
+                while len(found) < k and (batch := cursor.fetchmany(_SQL_VARIABLES)):
+                    found += eligible(batch)
         return found[:k]
 
-    def _live(self, rowids: Iterable[int]) -> dict[int, tuple[str, str, int]]:
-        """(chunk id, article id, day) of these FTS rows that are live (under the lock)."""
-        batch = list(rowids)
-        found = self._db.execute(
-            "SELECT fts_rowid, chunk_id, article_id, published_day FROM chunk_rows"
-            f" WHERE fts_rowid IN ({', '.join('?' * len(batch))})",
-            batch,
-        )
-        return {
-            int(rowid): (str(chunk_id), str(article), int(day)) for rowid, chunk_id, article, day in found
-        }
+    def _live(self, rowids: Sequence[int]) -> dict[int, tuple[str, str, int]]:
+        """(chunk id, article id, day) of those of these FTS rows that are live (under the lock)."""
+        found: dict[int, tuple[str, str, int]] = {}
+        for start in range(0, len(rowids), _SQL_VARIABLES):
+            batch = rowids[start : start + _SQL_VARIABLES]
+            rows = self._db.execute(
+                "SELECT fts_rowid, chunk_id, article_id, published_day FROM chunk_rows"
+                f" WHERE fts_rowid IN ({', '.join('?' * len(batch))})",
+                batch,
+            )
+            found.update(
+                (int(rowid), (str(chunk), str(article), int(day))) for rowid, chunk, article, day in rows
+            )
+        return found
