@@ -17,6 +17,7 @@ encoding and the date logic included. With `--server-size N` the same runs for N
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -76,7 +77,8 @@ class Corpus:
     def __init__(self, seed: int = 7) -> None:
         self.random = random.Random(seed)
         self.numbers = np.random.default_rng(seed)
-        self.words, self.weights = vocabulary()
+        self.words, weights = vocabulary()
+        self.cumulative = list(itertools.accumulate(weights))  # `choices` would sum them on every call
         self.names = [w.capitalize() for w in self.words[2000:6000]]
         centres = self.numbers.normal(size=(TOPICS, DIMENSION)).astype(np.float32)
         self.centres = centres / np.linalg.norm(centres, axis=1, keepdims=True)
@@ -87,7 +89,7 @@ class Corpus:
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
     def sentence(self, words: int) -> str:
-        picked = self.random.choices(self.words, self.weights, k=words)
+        picked = self.random.choices(self.words, cum_weights=self.cumulative, k=words)
         picked[self.random.randrange(words)] = self.random.choice(self.names)
         if self.random.random() < 0.5:
             picked[self.random.randrange(words)] = f"{self.random.randint(2, 99_999):,}"

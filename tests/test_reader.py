@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 
+import store
 from bot.answering.reader import (
     Constraint,
     Context,
@@ -18,6 +19,8 @@ from bot.answering.reader import (
     analyse,
     facts,
     judge,
+    kind_phrase,
+    meant_span,
     name_coverage,
     spans,
 )
@@ -229,3 +232,44 @@ def test_the_measure_must_be_stated_as_asked() -> None:
 )
 def test_numbers_fit_measures_by_their_unit_and_size(question: str, sentence: str, typed: float) -> None:
     assert judge(analyse(question), _context(sentence)).typed == typed
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("The company wants to curb emissions of which gas?", "gas"),
+        ("Inspectors found the virus in which type of grocery item?", "grocery item"),
+        ("The charity wants to tackle what social crisis?", "social crisis"),
+        ("Who won the derby?", None),  # typed by the word lists: a person
+        ("How many trams will the city buy?", None),
+        ("What happened in the harbour?", None),  # no kind named
+    ],
+)
+def test_the_kind_a_question_asks_for(question: str, phrase: str | None) -> None:
+    assert kind_phrase(analyse(question)) == phrase
+
+
+def test_the_words_closest_to_the_kind_asked_for_are_the_short_answer(
+    embeddings: store.SentenceTransformerEmbeddings,
+) -> None:
+    """The model says which words of a sentence are the kind of thing asked for; words the question
+    says are never the answer, and nothing close enough is no answer."""
+    sentence = (
+        "Dairy farms in the region will change their feed to cut methane from their cows, the retailer said."
+    )
+    span = meant_span(
+        analyse("The retailer wants to curb emissions of which gas?"), sentence, embeddings.encode
+    )
+    assert span is not None and span.text == "methane"
+    disease = "The first affordable vaccine against malaria was given to children in Ghana this week."
+    span = meant_span(
+        analyse("A vaccine for which deadly disease was rolled out?"), disease, embeddings.encode
+    )
+    assert span is not None and span.text == "malaria"
+    assert (
+        meant_span(
+            analyse("Which gas did the retailer name?"), "The retailer said nothing.", embeddings.encode
+        )
+        is None
+    )
+    assert meant_span(analyse("Who said it?"), sentence, embeddings.encode) is None

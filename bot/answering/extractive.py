@@ -13,7 +13,7 @@ from langchain_core.documents import Document
 
 from bot.answering.answer import NOT_FOUND, Answer, Turn
 from bot.answering.base import citation, leads, standalone_question
-from bot.answering.reader import Context, Judgement, analyse, judge
+from bot.answering.reader import Context, Judgement, aligned_span, analyse, facts, judge, meant_span
 from bot.answering.timeframe import Freshness, is_time_bound
 from bot.config import BotSettings
 from store import SentenceTransformerEmbeddings
@@ -114,6 +114,9 @@ class ExtractiveAnswerer:
     evidence_weights: tuple[float, float] = (0.6, 0.4)
     full_credit_terms: int = 2
     """Content words a question needs for the full word-share part of the evidence."""
+    kind_floor: float | None = 0.4
+    """Cosine from which the words of the quoted sentence closest in meaning to the kind of thing a
+    question asks for ("which gas") are its short answer (`reader.meant_span`); None: never."""
     name: str = "extractive"
 
     @classmethod
@@ -135,8 +138,30 @@ class ExtractiveAnswerer:
         best = self.lead(readings, most)
         ranked = [best.candidate, *(c for c in candidates if c is not best.candidate)]
         answer = compose(self.select(ranked), answerer=self.name, as_of=as_of)
-        short = best.judgement.short_answer
-        return with_source_date(replace(answer, short_answer=short.text if short else None), question)
+        short = self.short_answer(question, best)
+        return with_source_date(replace(answer, short_answer=short), question)
+
+    def short_answer(self, question: str, reading: Reading) -> str | None:
+        """The reader's short answer of the leading sentence; for a question after a kind of thing the
+        word lists do not type ("which gas"), the words closest to that kind in meaning, unless the
+        short answer stands where the question's wh-phrase does (`reader.aligned_span`)."""
+        short = reading.judgement.short_answer
+        if self.kind_floor is None:
+            return short.text if short else None
+        analysis = analyse(question)
+        where = context(reading.candidate)
+        window = aligned_span(analysis, where.sentence)
+        if (
+            short is not None
+            and window is not None
+            and window.start <= short.start
+            and short.end <= window.end
+        ):
+            return short.text
+        vocabulary = facts(" ".join([where.title, *where.sentences])).vocabulary
+        meant = meant_span(analysis, where.sentence, self.embeddings.encode, vocabulary, self.kind_floor)
+        chosen = meant or short
+        return chosen.text if chosen else None
 
     def supports(self, question: str, candidates: Sequence[Candidate], as_of: date | None = None) -> bool:
         """Whether any of these sentences answers the question well enough to be given as its answer."""

@@ -28,7 +28,7 @@ import bisect
 import itertools
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -1226,6 +1226,83 @@ def _answer_span(
     ):
         span = window  # a question of no particular kind: the words where its wh-phrase stands
     return (fit if expected is not None else None), span
+
+
+_KIND_OF = frozenset({"type", "kind", "sort", "form", "variety"})
+"""Focus nouns that say "of what follows" ("what kind of shares"): the noun after them is the kind."""
+
+
+def kind_phrase(analysis: Analysis) -> str | None:
+    """The words of the question that name the kind of thing it asks for, when the word lists do not
+    type it ("gas" in "curb emissions of which gas", "social crisis", "grocery item" in "which type
+    of grocery item"); None when the question names no such kind."""
+    if analysis.expects not in (Kind.OTHER, Kind.NAME) or analysis.focus is None:
+        return None
+    start, end = analysis.slot
+    words = [t.text for t in tokens(analysis.question[start:end]) if t.lower not in _QUESTION_WORDS]
+    words = [word for word in words if word.lower() not in STOPWORDS]
+    if analysis.focus in _KIND_OF:
+        rest = _noun_phrase(tokens(analysis.question[end:]))
+        return " ".join(rest) if rest else None
+    return " ".join(words) or analysis.focus
+
+
+def meant_span(
+    analysis: Analysis,
+    sentence: str,
+    encode: Callable[[Sequence[str]], np.ndarray],
+    vocabulary: Vocabulary | None = None,
+    floor: float = 0.4,
+) -> Span | None:
+    """The words of a sentence closest in meaning to the kind of thing the question asks for
+    (`kind_phrase`): "methane" for "which gas", "malaria" for "which deadly disease", "Mecca" for
+    "which religious site". Candidates are the sentence's names and its runs of one to three content
+    words the question does not say; each is encoded alone and compared with the kind, and the best
+    counts from a cosine of `floor`. None when the question names no kind or nothing comes close.
+
+    A lexical answer type, matched by meaning: the word lists type people, places, amounts and dates;
+    this covers the open-ended rest ("which animal", "what food").
+    """
+    kind = kind_phrase(analysis)
+    if kind is None:
+        return None
+    candidates = [
+        span
+        for span in [*spans(sentence, vocabulary), *_word_runs(sentence, analysis)]
+        if (span.kind in NAME_KINDS or span.kind is Kind.OTHER) and not _said_by_question(span, analysis)
+    ]
+    if not candidates:
+        return None
+    vectors = encode([kind, *(span.text for span in candidates)])
+    similarity = vectors[1:] @ vectors[0]
+    best = int(np.argmax(similarity))
+    return candidates[best] if similarity[best] >= floor else None
+
+
+def _word_runs(sentence: str, analysis: Analysis, longest: int = 3) -> list[Span]:
+    """Every run of one to `longest` adjacent content words (letters, no function words, none the
+    question says), as spans of no particular kind."""
+    words = tokens(sentence)
+    runs: list[list[Token]] = [[]]
+    for index, word in enumerate(words):
+        content = (
+            word.text.replace("-", "").isalpha()
+            and len(word.lower) > 2
+            and word.lower not in STOPWORDS
+            and word.lower not in _AUXILIARIES
+            and word.lower not in analysis.own_words
+        )
+        joined = index > 0 and sentence[words[index - 1].end : word.start] in (" ", "-")
+        if not content or not joined:
+            runs.append([])
+        if content:
+            runs[-1].append(word)
+    return [
+        Span(sentence[run[i].start : run[i + n - 1].end], run[i].start, run[i + n - 1].end, Kind.OTHER)
+        for run in runs
+        for n in range(1, longest + 1)
+        for i in range(len(run) - n + 1)
+    ]
 
 
 _EDGE_WORDS = (
