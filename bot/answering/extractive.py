@@ -114,9 +114,12 @@ class ExtractiveAnswerer:
     evidence_weights: tuple[float, float] = (0.6, 0.4)
     full_credit_terms: int = 2
     """Content words a question needs for the full word-share part of the evidence."""
-    kind_floor: float | None = 0.4
+    kind_floor: float | None = None
     """Cosine from which the words of the quoted sentence closest in meaning to the kind of thing a
-    question asks for ("which gas") are its short answer (`reader.meant_span`); None: never."""
+    question asks for ("which gas") are its short answer (`reader.meant_span`); None: never. Off by
+    default: 0.4 raises dev short-answer accuracy by 0.03-0.04 but encodes some 25 phrases for half
+    the questions, 12-15 ms, which takes `benchmarks/query.py`'s ask p95 over its 3x budget
+    (docs/evaluation.md)."""
     name: str = "extractive"
 
     @classmethod

@@ -1256,7 +1256,7 @@ def meant_span(
 ) -> Span | None:
     """The words of a sentence closest in meaning to the kind of thing the question asks for
     (`kind_phrase`): "methane" for "which gas", "malaria" for "which deadly disease", "Mecca" for
-    "which religious site". Candidates are the sentence's names and its runs of one to three content
+    "which religious site". Candidates are the sentence's names and its runs of one or two content
     words the question does not say; each is encoded alone and compared with the kind, and the best
     counts from a cosine of `floor`. None when the question names no kind or nothing comes close.
 
@@ -1279,7 +1279,7 @@ def meant_span(
     return candidates[best] if similarity[best] >= floor else None
 
 
-def _word_runs(sentence: str, analysis: Analysis, longest: int = 3) -> list[Span]:
+def _word_runs(sentence: str, analysis: Analysis, longest: int = 2) -> list[Span]:
     """Every run of one to `longest` adjacent content words (letters, no function words, none the
     question says), as spans of no particular kind."""
     words = tokens(sentence)
