@@ -84,6 +84,21 @@ def test_short_answer_is_the_span_that_answers(newsdesk: Newsdesk, question: str
     assert answer.short_answer in answer.text  # taken from the quote, verbatim
 
 
+def test_a_kind_the_word_lists_do_not_type_is_answered_by_meaning_when_asked(
+    sample_kb: store.KnowledgeBase, newsdesk: Newsdesk
+) -> None:
+    """With `kind_floor` set, "which celestial body" is answered by the sentence's words closest to
+    it in meaning; by default, the reader's nearest name stands."""
+    question = "Which celestial body did astronomers discover with the Aurora telescope?"
+    by_meaning = Newsdesk(
+        sample_kb, BotSettings(), answerer=ExtractiveAnswerer(sample_kb.embeddings, kind_floor=0.4)
+    ).ask(question, as_of=AS_OF)
+    default = newsdesk.ask(question, as_of=AS_OF)
+    assert by_meaning.found and by_meaning.short_answer == "planet"
+    assert by_meaning.text == default.text  # the same quote: only the short answer differs
+    assert default.short_answer != "planet"
+
+
 def test_a_why_question_is_answered_by_the_quote_alone(newsdesk: Newsdesk) -> None:
     answer = newsdesk.ask("Why did Norland's central bank cut its rate?", as_of=AS_OF)
     assert answer.found and answer.short_answer is None
