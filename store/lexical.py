@@ -160,15 +160,20 @@ class LexicalIndex:
 
     def dead_rows(self) -> int:
         """FTS rows of dropped chunks, still counted by BM25 until the index is rebuilt."""
-        with self._lock:
-            (rows,) = self._db.execute("SELECT count(*) FROM chunks_docsize").fetchone()
-            (live,) = self._db.execute("SELECT count(*) FROM chunk_rows").fetchone()
-        return int(rows) - int(live)
+        rows, live = self._row_counts()
+        return rows - live
 
     def needs_rebuild(self) -> bool:
         """Whether dead rows have passed `REBUILD_SHARE` of the live ones (and a minimum)."""
-        dead = self.dead_rows()
-        return dead >= _REBUILD_MIN and dead > REBUILD_SHARE * self.count()
+        rows, live = self._row_counts()
+        return rows - live >= _REBUILD_MIN and rows - live > REBUILD_SHARE * live
+
+    def _row_counts(self) -> tuple[int, int]:
+        """(FTS rows, live chunks), read together."""
+        with self._lock:
+            (rows,) = self._db.execute("SELECT count(*) FROM chunks_docsize").fetchone()
+            (live,) = self._db.execute("SELECT count(*) FROM chunk_rows").fetchone()
+        return int(rows), int(live)
 
     def optimize(self) -> None:
         """Merge the index's segments into one (FTS5 'optimize'): worth it after writing many rows."""

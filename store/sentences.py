@@ -30,14 +30,7 @@ class SentenceVectors(BlobTable):
     """
 
     FILE = "sentences.sqlite3"
-    SCHEMA = """
-    PRAGMA page_size = 32768;
-    CREATE TABLE IF NOT EXISTS sentence_vectors (
-        chunk_id TEXT PRIMARY KEY,
-        vectors BLOB NOT NULL
-    );
-    """
-    TABLE, KEY, VALUE = "sentence_vectors", "chunk_id", "vectors"
+    TABLE, KEY, VALUE, PAGE_SIZE = "sentence_vectors", "chunk_id", "vectors", 32768
 
     def put(self, rows: Iterable[tuple[str, np.ndarray]]) -> None:
         """Store (or replace) these chunks' sentence vectors."""

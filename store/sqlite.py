@@ -112,13 +112,23 @@ class BlobTable(SqliteFile):
     """Key -> one BLOB in a table of its own: the base of an embedded store's side tables, which
     hold what Chroma would keep (several times over) as documents and metadata strings.
 
-    Subclasses set `TABLE`, `KEY` and `VALUE` (the names in their `SCHEMA`) and encode their values.
+    Subclasses set `TABLE`, `KEY`, `VALUE` and `PAGE_SIZE`, from which their `SCHEMA` is made, and
+    encode their values.
     """
 
     TABLE: ClassVar[str]
     KEY: ClassVar[str]
     VALUE: ClassVar[str]
+    PAGE_SIZE: ClassVar[int]
+    """Bytes a page, for a new file: rows of a few KB waste half a row of each page."""
     _BATCH: ClassVar[int] = 500
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.SCHEMA = f"""
+        PRAGMA page_size = {cls.PAGE_SIZE};
+        CREATE TABLE IF NOT EXISTS {cls.TABLE} ({cls.KEY} TEXT PRIMARY KEY, {cls.VALUE} BLOB NOT NULL);
+        """
 
     def _put(self, rows: Iterable[tuple[str, bytes]]) -> None:
         """Store (or replace) these rows, in one transaction."""

@@ -51,14 +51,7 @@ class Texts(BlobTable):
     """
 
     FILE = "texts.sqlite3"
-    SCHEMA = """
-    PRAGMA page_size = 16384;
-    CREATE TABLE IF NOT EXISTS texts (
-        key TEXT PRIMARY KEY,
-        text BLOB NOT NULL
-    );
-    """
-    TABLE, KEY, VALUE = "texts", "key", "text"
+    TABLE, KEY, VALUE, PAGE_SIZE = "texts", "key", "text", 16384
 
     def put(self, rows: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
         """Store (or replace) these texts, each with the metadata kept beside it (JSON values)."""

@@ -1239,11 +1239,14 @@ def kind_phrase(analysis: Analysis) -> str | None:
     if analysis.expects not in (Kind.OTHER, Kind.NAME) or analysis.focus is None:
         return None
     start, end = analysis.slot
-    words = [t.text for t in tokens(analysis.question[start:end]) if t.lower not in _QUESTION_WORDS]
-    words = [word for word in words if word.lower() not in STOPWORDS]
     if analysis.focus in _KIND_OF:
         rest = _noun_phrase(tokens(analysis.question[end:]))
         return " ".join(rest) if rest else None
+    words = [
+        t.text
+        for t in tokens(analysis.question[start:end])
+        if t.lower not in _QUESTION_WORDS and t.text.lower() not in STOPWORDS
+    ]
     return " ".join(words) or analysis.focus
 
 
