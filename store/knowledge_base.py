@@ -450,8 +450,7 @@ class KnowledgeBase:
         where = cast(Where, {"article_id": {"$in": list(current)}})
         result = self.chunks.get(where=where, include=["documents", "metadatas", "embeddings"])
         rows: dict[str, list[tuple[Chunk, np.ndarray, np.ndarray]]] = {}
-        articles = self._metadatas(self.articles, current)
-        texts, metas = self._texts(result["ids"], result["documents"], result["metadatas"], articles)
+        texts, metas, _ = self._chunk_texts(result)
         side = self._sentence_vectors(result["ids"], metas)
         for chunk_id, text, meta, vector in zip(result["ids"], texts, metas, _vectors(result), strict=True):
             if text is None:
@@ -615,10 +614,7 @@ class KnowledgeBase:
         if not ids:
             return {}
         result = self.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        articles = self._metadatas(
-            self.articles, (str(meta["article_id"]) for meta in result["metadatas"] or [])
-        )
-        texts, metas = self._texts(result["ids"], result["documents"], result["metadatas"], articles)
+        texts, metas, articles = self._chunk_texts(result)
         sentences = self._sentence_vectors(result["ids"], metas)
         hits = {
             chunk_id: ScoredChunk(
@@ -687,6 +683,17 @@ class KnowledgeBase:
             whole.append({**kept, **meta} if kept else meta)
         return texts, whole
 
+    def _chunk_texts(
+        self, result: GetResult
+    ) -> tuple[list[str | None], list[Mapping[str, Any]], dict[str, Mapping[str, Any]]]:
+        """`_texts` of the chunks of a Chroma `get`, with the record metadata of their articles (the
+        citation, and the current version)."""
+        articles = self._metadatas(
+            self.articles, (str(meta["article_id"]) for meta in result["metadatas"] or [])
+        )
+        texts, metas = self._texts(result["ids"], result["documents"], result["metadatas"], articles)
+        return texts, metas, articles
+
     def _bodies(
         self,
         ids: Sequence[str],
@@ -715,10 +722,7 @@ class KnowledgeBase:
     def stored_chunks(self, where: Where | None = None) -> list[Chunk]:
         """The stored chunks (of every version: crash leftovers too) passing `where`, with their texts."""
         result = self.chunks.get(where=where, include=["documents", "metadatas"])
-        articles = self._metadatas(
-            self.articles, (str(meta["article_id"]) for meta in result["metadatas"] or [])
-        )
-        texts, metas = self._texts(result["ids"], result["documents"], result["metadatas"], articles)
+        texts, metas, _ = self._chunk_texts(result)
         return [
             Chunk.from_metadata(text, meta)
             for text, meta in zip(texts, metas, strict=True)
