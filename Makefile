@@ -12,10 +12,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# pip would compile every module it installs (torch alone has thousands, minutes on a slow CPU);
+# --no-compile leaves it to the first import, which writes the bytecode of the modules used into the
+# venv, so it is not turned off here.
+PIP_INSTALL := $(BIN)/pip install --quiet --no-compile
+unexport PYTHONDONTWRITEBYTECODE
+
 # CPU torch goes in first: an unpinned torch would pull gigabytes of CUDA packages.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(PIP_INSTALL) torch==2.13.0
+	$(PIP_INSTALL) -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -45,7 +51,7 @@ eval: install
 BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[bench]'
+	$(PIP_INSTALL) -e '.[bench]'
 	rm -f $(VENV)/.bench-installed-*
 	touch $@
 
