@@ -30,7 +30,7 @@ from store.records import Article, parse_chunk_id
 pytestmark = pytest.mark.slow
 
 NEWSDESK = Path(sys.executable).parent / "newsdesk"
-ARTICLES = 120
+ARTICLES = 60
 BATCH = 4
 KILL_AFTER_BATCHES = 3
 CHUNK_TOKENS, CHUNK_OVERLAP = 32, 8  # small chunks: two per synthetic article
@@ -175,7 +175,7 @@ class KilledRun:
 
 @pytest.fixture(scope="module")
 def killed_first_ingest(tmp_path_factory: pytest.TempPathFactory) -> KilledRun:
-    """A fresh store whose first ingest of the 120-article corpus was SIGKILLed after a few batches."""
+    """A fresh store whose first ingest of the 60-article corpus was SIGKILLed after a few batches."""
     folder = tmp_path_factory.mktemp("crash_add")
     corpus = folder / "corpus.jsonl"
     hashes = write_corpus(corpus, version=1)
