@@ -48,7 +48,7 @@ from chromadb.api.collection_configuration import CreateCollectionConfiguration
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import GetResult, Where
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import ChromaError
+from chromadb.errors import ChromaError, InternalError
 
 from store.config import StoreSettings
 from store.embeddings import SentenceTransformerEmbeddings
@@ -613,9 +613,20 @@ class KnowledgeBase:
         ids = list(dict.fromkeys(ids))
         if not ids:
             return {}
-        result = self.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        try:
+            result = self.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        except InternalError:
+            # Another process (`newsdesk ingest` beside the bot) stored chunks after this one loaded
+            # Chroma's vector index, which an embedded client does not reload: their ids are known,
+            # their vectors not. Read them without, scored by their stored sentence vectors.
+            logger.warning("the vector index is older than the store (written by another process)")
+            result = self.chunks.get(ids=ids, include=["documents", "metadatas"])
         texts, metas, articles = self._chunk_texts(result)
         sentences = self._sentence_vectors(result["ids"], metas)
+        if result["embeddings"] is None:
+            result["embeddings"] = [
+                _mean_direction(sentences.get(chunk_id), len(vector)) for chunk_id in result["ids"]
+            ]
         hits = {
             chunk_id: ScoredChunk(
                 Chunk.from_metadata(text, meta),
@@ -994,3 +1005,12 @@ def centroid(vectors: np.ndarray) -> np.ndarray:
     mean = vectors.mean(axis=0)
     norm = float(np.linalg.norm(mean))
     return mean / norm if norm else mean
+
+
+def _mean_direction(vectors: np.ndarray | None, dimension: int) -> np.ndarray:
+    """The unit mean of a chunk's sentence vectors: close to the chunk's own vector (both pool its
+    word pieces), for scoring a chunk whose vector cannot be read; zeros when it has none."""
+    if vectors is None or not len(vectors):
+        return np.zeros(dimension, dtype=np.float32)
+    mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
+    return mean / (np.linalg.norm(mean) or 1.0)

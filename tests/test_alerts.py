@@ -92,6 +92,10 @@ def test_alerts_are_owed_once_for_new_matching_articles_stored_by_another_proces
         assert "350,000" in alert.sentence and alert.score >= MATCH_THRESHOLD
         assert follows.mark_sent(7, alert.article.id) and not follows.mark_sent(7, alert.article.id)
         assert due_alerts(kb, follows, matcher) == []  # nothing new since
+        # this process loaded Chroma's vector index before the other one wrote: searches still read
+        # the new chunks (scored by their sentence vectors) instead of failing on their ids
+        _, lexical = kb.search_hybrid("Xiaomi expects to deliver 350,000 cars", k=5)
+        assert lexical and lexical[0].chunk.article_id == alert.article.id and lexical[0].score > 0.3
 
 
 def test_a_chat_gets_at_most_the_hourly_number_of_alerts(tmp_path: Path) -> None:
