@@ -624,8 +624,12 @@ class KnowledgeBase:
         texts, metas, articles = self._chunk_texts(result)
         sentences = self._sentence_vectors(result["ids"], metas)
         if result["embeddings"] is None:
+            # the unit mean of a chunk's sentence vectors is close to its own (both pool its pieces)
             result["embeddings"] = [
-                _mean_direction(sentences.get(chunk_id), len(vector)) for chunk_id in result["ids"]
+                centroid(found)
+                if (found := sentences.get(chunk_id)) is not None and len(found)
+                else np.zeros(len(vector), dtype=np.float32)
+                for chunk_id in result["ids"]
             ]
         hits = {
             chunk_id: ScoredChunk(
@@ -1001,16 +1005,8 @@ def _vectors(result: GetResult) -> Any:
 
 
 def centroid(vectors: np.ndarray) -> np.ndarray:
-    """The unit-length mean of an article's chunk vectors: its vector in the articles collection."""
+    """The unit-length mean of some vectors: an article's from its chunks' (its vector in the articles
+    collection), or a chunk's from its sentences' when its own cannot be read."""
     mean = vectors.mean(axis=0)
     norm = float(np.linalg.norm(mean))
     return mean / norm if norm else mean
-
-
-def _mean_direction(vectors: np.ndarray | None, dimension: int) -> np.ndarray:
-    """The unit mean of a chunk's sentence vectors: close to the chunk's own vector (both pool its
-    word pieces), for scoring a chunk whose vector cannot be read; zeros when it has none."""
-    if vectors is None or not len(vectors):
-        return np.zeros(dimension, dtype=np.float32)
-    mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
-    return mean / (np.linalg.norm(mean) or 1.0)

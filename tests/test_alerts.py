@@ -72,7 +72,8 @@ def test_alerts_are_owed_once_for_new_matching_articles_stored_by_another_proces
 
     write("old", "Xiaomi car sales climb", "Xiaomi sold more electric cars than expected last year.", today)
     with store.open_knowledge_base(store.StoreSettings(data_dir=data_dir), embeddings) as kb:
-        # the first article is stored here (one process start less); the news comes from another one
+        # the first article is stored by this process, so it holds Chroma's vector index before the
+        # other process writes (as a bot that stores uploads itself does); the news comes from there
         assert ingest.Ingestor(kb, ingest.IngestSettings()).ingest([articles]).ok
         matcher = TopicMatcher(kb)
         assert due_alerts(kb, follows, matcher) == []  # the first look only takes note
