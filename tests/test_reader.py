@@ -18,6 +18,7 @@ from bot.answering.reader import (
     aligned_span,
     analyse,
     facts,
+    full_name,
     judge,
     kind_phrase,
     meant_span,
@@ -161,6 +162,66 @@ def test_judge_finds_constraints_in_the_rest_of_the_article() -> None:
     judgement = judge(analysis, _context(sentence, article=article))
 
     assert judgement.missing == () and judgement.numbers == 1.0 and judgement.names == 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "short"),
+    [
+        # the words of a name the question already says, or a title, are not the answer
+        (
+            "Which Westmere Council member proposed the bus scheme?",
+            "The bus scheme was proposed by Westmere Council Member Bernard Quist in May.",
+            "Bernard Quist",
+        ),
+        (
+            "Which council official signed the tram contract?",
+            "The contract was signed by Mayor Ingrid Vallen after the vote.",
+            "Ingrid Vallen",
+        ),
+        # a dateline says where a report was filed, not what it says
+        (
+            "Which company recalled the routers?",
+            "GULLHAVEN — Northlight Systems recalled the routers on Monday.",
+            "Northlight Systems",
+        ),
+        (
+            "Which chain cut its prices?",
+            "WESTMERE, Jun 15 (Newswire) - The Norland Grocers chain cut its prices.",
+            "Norland Grocers",
+        ),
+        # a question of no particular kind takes a name of any kind
+        (
+            "The storm closed which crossing?",
+            "Officials in Gullhaven said the storm closed the Aldridge Crossing overnight.",
+            "Aldridge Crossing",
+        ),
+    ],
+)
+def test_the_short_answer_is_the_name_itself(question: str, sentence: str, short: str) -> None:
+    judgement = judge(analyse(question), _context(sentence))
+    assert judgement.short_answer is not None and judgement.short_answer.text == short
+
+
+def test_a_dateline_still_answers_where() -> None:
+    judgement = judge(
+        analyse("Where were the routers recalled?"), _context("GULLHAVEN — The routers were recalled.")
+    )
+    assert judgement.short_answer is not None and judgement.short_answer.text == "GULLHAVEN"
+
+
+def test_a_short_name_is_given_as_the_article_writes_it_in_full() -> None:
+    analysis = analyse("Which striker scored twice?")
+    sentence = "Okafor scored twice before the break."
+    article = f"Harbourside Rovers beat Eastvale Athletic, with striker Daniel Okafor in form. {sentence}"
+    where = _context(sentence, article=article)
+    judgement = judge(analysis, where)
+
+    assert judgement.short_answer is not None and judgement.short_answer.text == "Okafor"
+    assert full_name(judgement.short_answer, where, analysis) == "Daniel Okafor"
+    # words the question says are not added ("Which Rovers striker": not "Rovers Okafor")
+    said = analyse("Which Rovers striker scored twice?")
+    rovers = _context(sentence, article=f"The Rovers Okafor scored. {sentence}")
+    assert full_name(judge(said, rovers).short_answer, rovers, said) == "Okafor"  # type: ignore[arg-type]
 
 
 def test_no_span_of_the_expected_kind_means_no_fit() -> None:

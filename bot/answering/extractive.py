@@ -13,7 +13,16 @@ from langchain_core.documents import Document
 
 from bot.answering.answer import NOT_FOUND, Answer, Turn
 from bot.answering.base import citation, leads, standalone_question
-from bot.answering.reader import Context, Judgement, aligned_span, analyse, facts, judge, meant_span
+from bot.answering.reader import (
+    Context,
+    Judgement,
+    aligned_span,
+    analyse,
+    facts,
+    full_name,
+    judge,
+    meant_span,
+)
 from bot.answering.timeframe import Freshness, is_time_bound
 from bot.config import BotSettings
 from store import SentenceTransformerEmbeddings
@@ -149,22 +158,16 @@ class ExtractiveAnswerer:
         word lists do not type ("which gas"), the words closest to that kind in meaning, unless the
         short answer stands where the question's wh-phrase does (`reader.aligned_span`)."""
         short = reading.judgement.short_answer
-        if self.kind_floor is None:
-            return short.text if short else None
         analysis = analyse(question)
         where = context(reading.candidate)
-        window = aligned_span(analysis, where.sentence)
-        if (
-            short is not None
-            and window is not None
-            and window.start <= short.start
-            and short.end <= window.end
-        ):
-            return short.text
-        vocabulary = facts(" ".join([where.title, *where.sentences])).vocabulary
-        meant = meant_span(analysis, where.sentence, self.embeddings.encode, vocabulary, self.kind_floor)
-        chosen = meant or short
-        return chosen.text if chosen else None
+        chosen = short
+        if self.kind_floor is not None:
+            window = aligned_span(analysis, where.sentence)
+            if short is None or window is None or not window.start <= short.start <= short.end <= window.end:
+                vocabulary = facts(" ".join([where.title, *where.sentences])).vocabulary
+                encode = self.embeddings.encode
+                chosen = meant_span(analysis, where.sentence, encode, vocabulary, self.kind_floor) or short
+        return full_name(chosen, where, analysis) if chosen else None
 
     def supports(self, question: str, candidates: Sequence[Candidate], as_of: date | None = None) -> bool:
         """Whether any of these sentences answers the question well enough to be given as its answer."""

@@ -1191,7 +1191,8 @@ def _answer_span(
 ) -> tuple[float | None, Span | None]:
     """How well the sentence's best span fits the expected kind (0 when none does; None when no kind
     is expected), and that span: one the question does not already contain, of the best-fitting kind,
-    nearest the words it shares with the question.
+    nearest the words it shares with the question. A name loses the words at its start the question
+    says (`_unsaid`); a dateline answers only "where".
 
     A question of no particular kind ("which virus", "what happened") still gets the nearest name
     as its short answer when the sentence has one, but does not need it.
@@ -1199,12 +1200,13 @@ def _answer_span(
     if analysis.expects is Kind.REASON:
         return None, None
     expected = _FIT.get(analysis.expects)
-    fits = expected if expected is not None else _FIT[Kind.NAME]
+    fits = expected if expected is not None else _ANY_NAME
     found = [
         (fit, span)
-        for span in spans(sentence, vocabulary)
+        for span in (_unsaid(span, analysis, sentence) for span in spans(sentence, vocabulary))
         if (fit := fits.get(span.kind, 0.0) * _unit_fit(analysis, span) * _measure_fit(analysis, span)) > 0
         and not _said_by_question(span, analysis)
+        and (analysis.expects is Kind.PLACE or not _dateline(span, sentence))
     ]
     window = aligned_span(analysis, sentence)
     if not found:
@@ -1226,6 +1228,63 @@ def _answer_span(
     ):
         span = window  # a question of no particular kind: the words where its wh-phrase stands
     return (fit if expected is not None else None), span
+
+
+_ANY_NAME = dict.fromkeys(NAME_KINDS, 1.0)
+"""A question of no particular kind ("which virus") may be answered by a name of any kind."""
+_DATELINE = re.compile(r"\s*(?:\(\w+\)\s*)?[—–-]|,? \w{3}\.? \d{1,2} \(")
+
+
+def _dateline(span: Span, sentence: str) -> bool:
+    """Whether a span is the dateline that opens a report ("FORT PIERCE —", "SYDNEY, Nov 7 (Reuters)"):
+    where it was filed, not what it says."""
+    return span.start == 0 and span.text.isupper() and bool(_DATELINE.match(sentence, span.end))
+
+
+def _unsaid(span: Span, analysis: Analysis, sentence: str) -> Span:
+    """A name without the words at its start that the question says or that are titles: "Supreme
+    Court Justice Samuel Alito" answers "which Supreme Court justice" with "Samuel Alito"."""
+    if span.kind not in NAME_KINDS:
+        return span
+    words = tokens(span.text)
+    drop = 0
+    while drop < len(words) - 1 and (
+        words[drop].lower.replace(".", "") in analysis.own_words or words[drop].lower.rstrip(".") in _TITLES
+    ):
+        drop += 1
+    if not drop or words[drop].lower in _CONNECTORS:
+        return span
+    start, end = span.start + words[drop].start, span.start + words[-1].end
+    kept = [Token(t.text, t.start + span.start, t.end + span.start, t.lower) for t in words[drop:]]
+    titled = words[drop - 1].lower.rstrip(".") in _TITLES
+    return Span(
+        sentence[start:end], start, end, Kind.PERSON if titled else _name_kind(kept, None, sentence, end)
+    )
+
+
+def full_name(span: Span, context: Context, analysis: Analysis) -> str:
+    """A name as its article writes it in full elsewhere: "Joe Biden" for "Biden", "Detroit Lions" for
+    "Lions" (the longest name of the title, the chunk and the article's first `ARTICLE_CHARS` that
+    ends with it, at most two words longer, adding no words the question says); other spans as they
+    are."""
+    if span.kind not in NAME_KINDS:
+        return span.text
+    words = span.text.split()
+    longest = span.text
+    for text in (context.title, " ".join(context.sentences), context.article[:ARTICLE_CHARS]):
+        if f" {span.text}" not in text:
+            continue  # nothing written before it there: no need to read the names
+        for name in name_spans(text):
+            longer = name.text.split()
+            added = longer[: len(longer) - len(words)]
+            if (
+                len(words) < len(longer) <= len(words) + 2
+                and longer[len(added) :] == words
+                and not any(w.lower().replace(".", "") in analysis.own_words for w in added)
+                and len(name.text) > len(longest)
+            ):
+                longest = name.text
+    return longest
 
 
 _KIND_OF = frozenset({"type", "kind", "sort", "form", "variety"})
