@@ -114,6 +114,10 @@ def test_a_why_question_is_answered_by_the_quote_alone(newsdesk: Newsdesk) -> No
         "Who will referee the Eastvale cup final in May?",
         "What was Norland's unemployment rate in October?",
         "How tall is the Point Lighthouse?",  # no height anywhere near it
+        # a number of the right kind in a sentence about the right thing, counting something else
+        "How much will the depot for the new tram line cost?",  # the €52 million near it buys trams
+        "What share of the market does Xiaomi hold in Europe?",  # 6.62% is a day's gain
+        "How much is the Linkwave R2 router's warranty worth?",  # 100 dollars is its price
     ],
 )
 def test_a_question_the_articles_do_not_answer_is_not_found(newsdesk: Newsdesk, question: str) -> None:
@@ -145,16 +149,16 @@ def samples_and_seed(
 def test_near_miss_set_floor(samples_and_seed: store.KnowledgeBase) -> None:
     """The near-miss set (tests/data/near_miss.jsonl, docs/evaluation.md): questions that name stored
     people, companies and places but ask for a fact no article holds, and answerable questions asked
-    in other words than the articles use. Pinned as aggregate floors at the levels measured when the
-    reader was built (0.309 declined, 0.714 correct, 0.143 falsely declined): a change that lowers
-    them must say why."""
+    in other words than the articles use. Pinned as aggregate floors at the levels measured
+    (0.418 declined, 0.679 correct, 0.161 falsely declined since numbers are bound to the words
+    the question asks with; 0.309, 0.714, 0.143 before): a change that lowers them must say why."""
     questions = load_questions(NEAR_MISS)
     assert sum(not q.answerable for q in questions) >= 40 and sum(q.answerable for q in questions) >= 40
 
     metrics = evaluate(Newsdesk(samples_and_seed, BotSettings()), questions).metrics
 
-    assert metrics.abstention is not None and metrics.abstention >= 0.27
-    assert metrics.answer_accuracy is not None and metrics.answer_accuracy >= 0.65
+    assert metrics.abstention is not None and metrics.abstention >= 0.38
+    assert metrics.answer_accuracy is not None and metrics.answer_accuracy >= 0.64
     assert metrics.false_abstention is not None and metrics.false_abstention <= 0.2
 
 

@@ -73,3 +73,15 @@ def test_bf16_vectors_match_fp32_ones_and_keep_the_neighbours() -> None:
         q32, q16 = fp32.query_vector(question), bf16.query_vector(question)
         assert float(q32 @ q16) >= 0.996
         assert list(np.argsort(-(a @ q32))[:3]) == list(np.argsort(-(b @ q16))[:3])
+
+
+def test_word_vectors_are_static_unit_vectors_alike_for_alike_words(
+    embeddings: store.SentenceTransformerEmbeddings,
+) -> None:
+    """`word_vector` reads the model's input embeddings (no forward pass): unit length, the same every
+    time, and nearer for words alike in meaning; a word of several pieces is their mean."""
+    cost, price, compensation = (embeddings.word_vector(w) for w in ("cost", "price", "compensation"))
+    assert np.linalg.norm(cost) == pytest.approx(1.0, abs=1e-5)
+    assert np.array_equal(cost, embeddings.word_vector("cost"))
+    assert float(cost @ price) > float(cost @ compensation) + 0.2
+    assert np.linalg.norm(embeddings.word_vector("Linkwave")) == pytest.approx(1.0, abs=1e-5)

@@ -6,8 +6,10 @@ test_answerer.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
+import numpy as np
 import pytest
 
 import store
@@ -17,6 +19,7 @@ from bot.answering.reader import (
     Kind,
     aligned_span,
     analyse,
+    bound,
     facts,
     full_name,
     judge,
@@ -222,6 +225,46 @@ def test_a_short_name_is_given_as_the_article_writes_it_in_full() -> None:
     said = analyse("Which Rovers striker scored twice?")
     rovers = _context(sentence, article=f"The Rovers Okafor scored. {sentence}")
     assert full_name(judge(said, rovers).short_answer, rovers, said) == "Okafor"  # type: ignore[arg-type]
+
+
+def _vectors(groups: list[set[str]]) -> Callable[[str], np.ndarray]:
+    """Static word vectors for a test: the words of a group share a unit vector, every other word
+    has one of its own, orthogonal to all the rest."""
+    axis: dict[str, int] = {word: i for i, group in enumerate(groups) for word in group}
+
+    def vector(word: str) -> np.ndarray:
+        out = np.zeros(256)
+        out[axis.setdefault(word, len(groups) + len(axis))] = 1.0
+        return out
+
+    return vector
+
+
+def test_a_number_is_bound_to_the_question_by_the_words_around_it() -> None:
+    """A number answers a count, money or share question when the words within `BOUND_WORDS` of it
+    include one the question asks with, in form or near in meaning; not when it counts another thing."""
+    question = analyse("How much will the Harlow Lane depot cost?")
+    sentence = "The council set up a compensation fund of €4.5 million for shops on the route."
+    money = next(span for span in spans(sentence) if span.kind is Kind.MONEY)
+    unrelated = _vectors([])
+    alike = _vectors([{"cost", "fund"}])
+
+    assert bound(question, sentence, money, unrelated) == 0.0
+    assert bound(question, sentence, money, alike) == 1.0
+    stated = "The depot will cost €4.5 million, the council said after a long meeting on the route."
+    assert bound(question, stated, next(s for s in spans(stated) if s.kind is Kind.MONEY), unrelated) == 1.0
+    far = "The depot was approved by the council on Monday after a long debate about a fund of €4.5 million."
+    assert bound(question, far, next(s for s in spans(far) if s.kind is Kind.MONEY), unrelated) == 0.0
+
+
+def test_judge_binds_only_number_answers() -> None:
+    unrelated = _vectors([])
+    sentence = "Harbourside Rovers gave a bonus of €4,000 to striker Daniel Okafor."
+    money = judge(analyse("How much did the depot cost?"), _context(sentence), None, unrelated)
+    person = judge(analyse("Who will referee the derby?"), _context(sentence), None, unrelated)
+    assert money.short_answer is not None and money.bound == 0.0
+    assert person.bound == 1.0  # a name is not bound this way
+    assert judge(analyse("How much did the depot cost?"), _context(sentence)).bound == 1.0  # no vectors
 
 
 def test_no_span_of_the_expected_kind_means_no_fit() -> None:

@@ -118,6 +118,9 @@ class ExtractiveAnswerer:
     focus_floor: float = 0.6
     """Answerability kept when the sentence's context does not state the measure the question asks
     for ("market share", "fee", "target")."""
+    bound_floor: float = 0.0
+    """Answerability kept when a number answer stands among none of the words the question asks with
+    (`reader.bound`): it counts something else."""
     companion_margin: float = 0.1
     weights: tuple[float, float, float] = (0.5, 0.2, 0.3)
     evidence_weights: tuple[float, float] = (0.6, 0.4)
@@ -222,7 +225,7 @@ class ExtractiveAnswerer:
                 or candidate.evidence * freshness < self.lead_share * self.min_answerability
             ):
                 continue  # it cannot answer, nor vote for the answer: not worth reading
-            judgement = judge(analysis, context(candidate), focus_vector)
+            judgement = judge(analysis, context(candidate), focus_vector, self.embeddings.word_vector)
             readings.append(
                 Reading(candidate, judgement, freshness, self.answerability(candidate, judgement, freshness))
             )
@@ -234,7 +237,8 @@ class ExtractiveAnswerer:
         A question asking for a kind of answer the sentence has no span of keeps `fit_floor` of it
         (a partial fit, such as a count for "how much money", keeps part of the rest); a year, date
         or ordinal of the question the article never states keeps `anchor_penalty`, another number
-        `number_penalty`; the article's share of the question's names scales it from `name_floor` up.
+        `number_penalty`; a number that counts something else (`reader.bound`) keeps `bound_floor`;
+        the article's share of the question's names scales it from `name_floor` up.
         """
         value = candidate.evidence * freshness
         if judgement.typed is not None:
@@ -245,6 +249,7 @@ class ExtractiveAnswerer:
         elif judgement.numbers < 1:
             value *= self.number_penalty
         value *= self.focus_floor + (1 - self.focus_floor) * judgement.focus
+        value *= self.bound_floor + (1 - self.bound_floor) * judgement.bound
         return value * (self.name_floor + (1 - self.name_floor) * judgement.names)
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str:

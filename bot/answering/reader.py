@@ -955,6 +955,9 @@ class Judgement:
     """Whether a year, date or ordinal of the question is among them: it pins another story in time."""
     expects: Kind = Kind.OTHER
     """The kind of answer the question asks for."""
+    bound: float = 1.0
+    """For a count, money or a share: how closely the short answer is tied to what the question asks
+    (`bound`); 1.0 for other questions."""
 
     @property
     def measured(self) -> bool:
@@ -966,6 +969,7 @@ def judge(
     analysis: Analysis,
     context: Context,
     focus_vector: np.ndarray | None = None,
+    word_vector: Callable[[str], np.ndarray] | None = None,
     *,
     meaning_floor: float = 0.3,
     meaning_full: float = 0.5,
@@ -976,7 +980,8 @@ def judge(
     state) in the first `ARTICLE_CHARS` of the article. `focus_vector` is the question's contextual
     vector for its focus noun (`Analysis.focus_at`): when the noun is missing in form it counts as
     present in meaning by its best cosine with the stored vectors of the sentence and its
-    neighbours, linearly from `meaning_floor` (absent) to `meaning_full` (present).
+    neighbours, linearly from `meaning_floor` (absent) to `meaning_full` (present). `word_vector`
+    gives a word's static vector, for `bound`; without it a number answer is taken as bound.
     """
     near = facts(" ".join([context.title, *context.sentences]), context.published)
     whole: Facts | None = None  # the whole article, read only for what the chunk does not state
@@ -1024,7 +1029,11 @@ def judge(
     typed, short = _answer_span(analysis, context.sentence, near.vocabulary)
     if analysis.expects is Kind.REASON:  # a why-question is answered by a sentence that gives a cause
         typed = 1.0 if _CAUSE.search(context.sentence) else 0.0
+    measured = analysis.expects in (Kind.NUMBER, Kind.MONEY, Kind.PERCENT)
     return Judgement(
+        bound=bound(analysis, context.sentence, short, word_vector)
+        if measured and short is not None and word_vector is not None
+        else 1.0,
         names=sum(s * w for s, w in names) / sum(w for _, w in names) if names else 1.0,
         numbers=sum(numbers_found) / len(numbers_found) if numbers_found else 1.0,
         typed=typed,
@@ -1034,6 +1043,57 @@ def judge(
         missing_anchor=missing_anchor,
         expects=analysis.expects,
     )
+
+
+BOUND_WORDS = 8
+"""Words either side of a number answer where the question's own words are looked for."""
+
+
+def bound(
+    analysis: Analysis,
+    sentence: str,
+    span: Span,
+    word_vector: Callable[[str], np.ndarray],
+    *,
+    low: float = 0.2,
+    high: float = 0.5,
+) -> float:
+    """How closely a number is tied to what the question asks: 1.0 when a lowercase content word of
+    the question (or its focus noun) stands within `BOUND_WORDS` words of it, by stem; else the best
+    cosine between the static vectors of such a word and a word there, from `low` (0.0) to `high`
+    (1.0). A number whose unit is of the measure asked for ("412 light-years" for "how far") is bound.
+
+    A sentence about the right company or place often holds a number of another measure: "a
+    compensation fund of €4.5 million" does not say what the depot costs, "a gain of 200%" is no
+    market share. The words around a number say what it counts; when none of them is the
+    question's, in form or near in meaning, the number answers another question.
+    """
+    if analysis.focus in _MEASURES and span.kind is Kind.NUMBER and _unit_fit(analysis, span) == 1.0:
+        return 1.0  # "412 light-years" for "how far": its unit says what it measures
+    asked = [c.text.lower() for c in analysis.words if c.text[0].islower()]
+    if analysis.focus is not None:
+        asked.append(analysis.focus)
+    asked = [word for word in asked if word not in STOPWORDS]
+    if not asked:
+        return 1.0
+    words = tokens(sentence)
+    inside = [i for i, t in enumerate(words) if t.start < span.end and t.end > span.start]
+    if not inside:
+        return 1.0
+    near = [
+        t.lower
+        for t in words[max(0, inside[0] - BOUND_WORDS) : inside[-1] + 1 + BOUND_WORDS]
+        if t.text[0].isalpha()
+        and t.lower not in STOPWORDS
+        and not (span.start <= t.start and t.end <= span.end)
+    ]
+    stems = {stem(word) for word in asked}
+    if any(stem(word) in stems for word in near):
+        return 1.0
+    if not near:
+        return 0.0
+    best = max(float(word_vector(a) @ word_vector(n)) for a in asked for n in near)
+    return min(1.0, max(0.0, (best - low) / (high - low)))
 
 
 def _says(words: Sequence[str], text: str) -> bool:
