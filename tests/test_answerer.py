@@ -150,14 +150,14 @@ def test_near_miss_set_floor(samples_and_seed: store.KnowledgeBase) -> None:
     """The near-miss set (tests/data/near_miss.jsonl, docs/evaluation.md): questions that name stored
     people, companies and places but ask for a fact no article holds, and answerable questions asked
     in other words than the articles use. Pinned as aggregate floors at the levels measured
-    (0.418 declined, 0.679 correct, 0.161 falsely declined since numbers are bound to the words
+    (0.473 declined, 0.679 correct, 0.161 falsely declined since numbers are bound to the words
     the question asks with; 0.309, 0.714, 0.143 before): a change that lowers them must say why."""
     questions = load_questions(NEAR_MISS)
     assert sum(not q.answerable for q in questions) >= 40 and sum(q.answerable for q in questions) >= 40
 
     metrics = evaluate(Newsdesk(samples_and_seed, BotSettings()), questions).metrics
 
-    assert metrics.abstention is not None and metrics.abstention >= 0.38
+    assert metrics.abstention is not None and metrics.abstention >= 0.43
     assert metrics.answer_accuracy is not None and metrics.answer_accuracy >= 0.64
     assert metrics.false_abstention is not None and metrics.false_abstention <= 0.2
 

@@ -157,6 +157,32 @@ def test_judge_reports_a_name_and_a_date_the_article_never_states() -> None:
     assert judgement.names < 1.0 and judgement.numbers == 0.0
 
 
+def test_a_name_with_a_number_the_article_never_states_is_another_thing() -> None:
+    """A model or line number in a name ("Linkwave R3") pins it like a date: a text about the R2 does
+    not answer, though it names Linkwave; a plural model ("SU7s") is the model."""
+    article = "Linkwave R2 routers have a flaw. Firmware 3.4.2 fixes it."
+    other = judge(analyse("Which firmware fixes the Linkwave R3 router?"), _context(article, article=article))
+    same = judge(analyse("Which firmware fixes the Linkwave R2 router?"), _context(article, article=article))
+    assert other.missing == ("Linkwave R3",) and other.missing_anchor
+    assert same.missing == () and not same.missing_anchor
+    sold = "Xiaomi delivered 130,000 SU7 sedans."
+    plural = judge(analyse("How many SU7s did Xiaomi hand over?"), _context(sold, article=sold))
+    assert plural.missing == () and not plural.missing_anchor
+
+
+def test_an_ordinal_the_sentence_contradicts_pins_another_event() -> None:
+    """ "The first cut" is not answered by a sentence about the second, even when the article says
+    "first" elsewhere; a sentence that states no ordinal is judged as before."""
+    article = (
+        "The bank cut its rate on Thursday for the second time this year. Wages are due in the first quarter."
+    )
+    question = analyse("When did the bank make its first rate cut?")
+    second = judge(question, Context(article.split(". "), 0, article=article))
+    plain = judge(question, _context("The bank cut its rate on Thursday.", article=article))
+    assert second.missing_anchor and second.missing == ()
+    assert not plain.missing_anchor
+
+
 def test_judge_finds_constraints_in_the_rest_of_the_article() -> None:
     analysis = analyse("How many SU7 sedans did Xiaomi deliver in December 2024?")
     sentence = "It delivered more than 20,000 of them that month."
@@ -331,7 +357,9 @@ def test_the_measure_must_be_stated_as_asked() -> None:
         ("What is Xiaomi's market share?", "Its value neared one trillion Hong Kong dollars.", 0.0),
         ("What is Xiaomi's market share?", "It has 14% of the market.", 1.0),
         ("How much did the depot cost?", "The depot employs 300 people.", 0.1),  # 0.5 x 0.2 for a unit
-        ("How many people work at the depot?", "The depot will cost €40 million.", 0.5),
+        ("How many people work at the depot?", "The depot will cost €40 million.", 0.0),  # no count
+        ("How many trams will Westmere buy?", "About 60 percent of the trams are new.", 0.0),
+        ("How much is spent on the depot?", "The depot will cost €40 million.", 1.0),
     ],
 )
 def test_numbers_fit_measures_by_their_unit_and_size(question: str, sentence: str, typed: float) -> None:

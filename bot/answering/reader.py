@@ -688,6 +688,11 @@ class Analysis:
     """The stems of those words, which a sentence states in form when it has them side by side."""
 
     @property
+    def counts(self) -> bool:
+        """Whether the question asks "how many": a count, never an amount of money or a share."""
+        return self.question[self.slot[0] : self.slot[1]].lower().startswith("how many")
+
+    @property
     def names(self) -> list[Constraint]:
         """The names the question states."""
         return [c for c in self.constraints if c.kind == "name"]
@@ -952,7 +957,9 @@ class Judgement:
     missing: tuple[str, ...] = ()
     """The question's names (less than half stated) and numbers the article does not state."""
     missing_anchor: bool = False
-    """Whether a year, date or ordinal of the question is among them: it pins another story in time."""
+    """Whether a year, date or ordinal of the question is among them (it pins another story in time),
+    a name of the question with a number in it is ("Linkwave R3": another model), or the sentence
+    states another ordinal than the question's ("for the second time" for "the first cut")."""
     expects: Kind = Kind.OTHER
     """The kind of answer the question asks for."""
     bound: float = 1.0
@@ -1008,8 +1015,17 @@ def judge(
         names.append((found, max(rarity(key) for key in constraint.keys)))
         if found < 0.5:
             missing.append(constraint.text)
+    # a name with a number in it ("Linkwave R3", "Line 5") the article never states is another thing
+    missing_anchor = any(
+        name in missing and any(c.isdigit() for c in name) for name in (c.text for c in analysis.names)
+    )
+    # an ordinal of the question the sentence contradicts: "the first cut" and "for the second time"
+    stated_ordinals = {key for *_, key in ordinals(context.sentence)}
+    missing_anchor = missing_anchor or any(
+        c.keys[0].startswith("ord") and stated_ordinals and c.keys[0] not in stated_ordinals
+        for c in analysis.numbers
+    )
     numbers_found = []
-    missing_anchor = False
     for constraint in analysis.numbers:
         numbers_found.append(coverage(constraint))
         if not numbers_found[-1]:
@@ -1175,6 +1191,8 @@ def name_coverage(constraint: Constraint, text: Facts) -> float:
     present = [_stated(key, text) for key in keys]
     if all(present):
         return 1.0
+    if any(not found and any(c.isdigit() for c in key) for key, found in zip(keys, present, strict=True)):
+        return 0.0  # a model or a line the text never names: "Linkwave R3" is not the "Linkwave R2"
     if len(keys) > 1 and "".join(key[0] for key in keys) in text.words:
         return 1.0
     if (
@@ -1201,9 +1219,10 @@ def _alone(word: str, text: str) -> bool:
 
 
 def _stated(key: str, text: Facts) -> bool:
-    """Whether a name's word stands in a text, as it is or inflected ("asia" -> "asian", "asians")."""
-    if key in text.words:
-        return True
+    """Whether a name's word stands in a text, as it is or inflected ("asia" -> "asian", "asians",
+    "SU7s" -> "SU7")."""
+    if key in text.words or (re.fullmatch(r"\w*\d[a-z]*s", key) and key[:-1] in text.words):
+        return True  # a model in the plural: "su7s" for "SU7"
     if len(key) < 4:
         return False
     index = bisect.bisect_left(text.sorted_words, key)
@@ -1541,6 +1560,8 @@ def _unit_fit(analysis: Analysis, span: Span) -> float:
 def _measure_fit(analysis: Analysis, span: Span) -> float:
     """A count stands in for money or a share only bare ("130,000 vehicles" does not answer "how much
     does it cost"), and for a share only up to 100."""
+    if span.kind in (Kind.MONEY, Kind.PERCENT) and analysis.counts:
+        return 0.0  # "how many trams" is not answered by "€318 million" or "60 percent"
     if span.kind is Kind.NUMBER and analysis.expects in (Kind.MONEY, Kind.PERCENT):
         unit = _NUMERAL.sub("", span.text).strip(" -")
         if unit:
