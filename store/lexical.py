@@ -46,9 +46,22 @@ def normalise(text: str) -> str:
     return strip_thousands(text)
 
 
-def match_query(question: str) -> str | None:
-    """An FTS5 query matching any content word of a question (None when it has none)."""
-    terms = dict.fromkeys(t for t in _TERM.findall(normalise(question).lower()) if t not in STOPWORDS)
+TERM_ROWS = 5_000
+"""Chunks a question's word may match and still be searched for by keyword, once the index holds more
+rows than this. Ranking every row a word matches is what makes BM25 slow in a large store (200k
+synthetic chunks, six-word questions: the keyword search p50/p95 137/417 ms with every word, 12/27 ms
+with this limit, benchmarks/README.md); a word in that many chunks says little about which of them
+answer, and the dense search still reads it. On the dev corpus (16,652 chunks) it leaves out words
+in more than 30% of the chunks and changed one answer (docs/evaluation.md)."""
+
+
+def query_terms(question: str) -> list[str]:
+    """The content words of a question, as searched (normalised, lowercase, no stopwords, once each)."""
+    return list(dict.fromkeys(t for t in _TERM.findall(normalise(question).lower()) if t not in STOPWORDS))
+
+
+def match_query(terms: Sequence[str]) -> str | None:
+    """An FTS5 query matching any of these words (None when there are none)."""
     return " OR ".join(f'"{term}"' for term in terms) or None
 
 
@@ -239,7 +252,8 @@ class LexicalIndex:
         which costs more than ranking the best few. Only when too few of those qualify are all the
         matches ranked and read, in order, until k do.
         """
-        query = match_query(question)
+        with self._lock:
+            query = match_query(self._searchable(query_terms(question)))
         if query is None:
             return []
         sql = (
@@ -268,6 +282,22 @@ class LexicalIndex:
                 while len(found) < k and (batch := cursor.fetchmany(_SQL_VARIABLES)):
                     found += eligible(batch)
         return found[:k]
+
+    def _searchable(self, terms: Sequence[str]) -> list[str]:
+        """The words worth a keyword search: those matching at most `TERM_ROWS` rows (under the lock).
+
+        Each word's matches are counted only up to one past the limit (a few milliseconds), and only
+        once the index has more rows than that. A question made only of such common words gets no
+        keyword search: its dense search stands alone."""
+        (rows,) = self._db.execute("SELECT coalesce(max(fts_rowid), 0) FROM chunk_rows").fetchone()
+        if rows <= TERM_ROWS:
+            return list(terms)
+        count = "SELECT count(*) FROM (SELECT rowid FROM chunks WHERE chunks MATCH ? LIMIT ?)"
+        return [
+            term
+            for term in terms
+            if self._db.execute(count, (f'"{term}"', TERM_ROWS + 1)).fetchone()[0] <= TERM_ROWS
+        ]
 
     def _live(self, rowids: Sequence[int]) -> dict[int, tuple[str, str, int]]:
         """(chunk id, article id, day) of those of these FTS rows that are live (under the lock)."""

@@ -265,6 +265,31 @@ def test_numbers_in_titles_match_without_separators() -> None:
     assert [chunk_id for chunk_id, _ in index.search("41,387")] == [headline.id]
 
 
+def test_a_word_in_too_many_rows_is_left_out_once_the_index_is_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `TERM_ROWS` rows, a word matching more rows than that is not searched for (ranking them
+    all is what makes BM25 slow at scale): the rare words of a question still find their chunk, a
+    question of common words alone finds none. A smaller index searches every word."""
+    chunks = [
+        Chunk(
+            f"a{n}",
+            "0" * 64,
+            0,
+            "The harbour council met." + (" Gannets nest." if n == 3 else ""),
+            "",
+        )
+        for n in range(6)
+    ]
+    index = LexicalIndex()
+    index.add(chunks)
+    monkeypatch.setattr(lexical, "TERM_ROWS", 6)
+    assert len(index.search("harbour council")) == 6  # 6 rows: not past the limit
+
+    monkeypatch.setattr(lexical, "TERM_ROWS", 4)
+    assert [chunk_id for chunk_id, _ in index.search("harbour council gannets")] == [chunks[3].id]
+    assert index.search("harbour council") == []
+    assert len(index.search("harbour council", max_day=20991231)) == 0
+
+
 # ----------------------------------------------------------------------------- server mode
 
 
