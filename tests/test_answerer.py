@@ -10,12 +10,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from langchain_core.documents import Document
 
 import ingest
 import store
 from bot.answering.answer import NOT_FOUND, Answer, Turn
 from bot.answering.chain import Newsdesk
-from bot.answering.extractive import ExtractiveAnswerer, terms
+from bot.answering.extractive import Candidate, ExtractiveAnswerer, terms
+from bot.answering.reader import Context, analyse, judge
 from bot.config import BotSettings
 from bot.evaluation import evaluate, load_questions
 
@@ -127,6 +129,23 @@ def test_a_question_the_articles_do_not_answer_is_not_found(newsdesk: Newsdesk, 
     assert answer.text == NOT_FOUND and answer.short_answer is None and answer.leads
 
 
+def test_a_question_for_a_name_is_not_answered_by_a_sentence_naming_nothing(
+    embeddings: store.SentenceTransformerEmbeddings,
+) -> None:
+    """ "Who", "which company" and "where" need a name: a sentence with none of any kind cannot
+    answer them, however close it is (`nameless_floor`); a question of no particular kind can."""
+    answerer = ExtractiveAnswerer(embeddings)
+    sentence = "The council agreed to set up a fund for shops that lose trade during the works."
+    candidate = Candidate(
+        sentence, Document(sentence, metadata={"article_id": "a"}), 0, 0, None, 0.7, 0.6, 0.7, 0.7
+    )
+    who = judge(analyse("Who will run the fund for shops that lose trade?"), Context([sentence], 0))
+    what = judge(analyse("What was agreed for shops that lose trade?"), Context([sentence], 0))
+
+    assert who.typed == 0.0 and answerer.answerability(candidate, who, 1.0) == 0.0
+    assert answerer.answerability(candidate, what, 1.0) > answerer.min_answerability
+
+
 NEAR_MISS = Path(__file__).parent / "data" / "near_miss.jsonl"
 
 
@@ -150,14 +169,15 @@ def test_near_miss_set_floor(samples_and_seed: store.KnowledgeBase) -> None:
     """The near-miss set (tests/data/near_miss.jsonl, docs/evaluation.md): questions that name stored
     people, companies and places but ask for a fact no article holds, and answerable questions asked
     in other words than the articles use. Pinned as aggregate floors at the levels measured
-    (0.473 declined, 0.679 correct, 0.161 falsely declined since numbers are bound to the words
-    the question asks with; 0.309, 0.714, 0.143 before): a change that lowers them must say why."""
+    (0.527 declined, 0.679 correct, 0.161 falsely declined since numbers are bound to the words
+    the question asks with and names are needed for "who"; 0.309, 0.714, 0.143 before): a change
+    that lowers them must say why."""
     questions = load_questions(NEAR_MISS)
     assert sum(not q.answerable for q in questions) >= 40 and sum(q.answerable for q in questions) >= 40
 
     metrics = evaluate(Newsdesk(samples_and_seed, BotSettings()), questions).metrics
 
-    assert metrics.abstention is not None and metrics.abstention >= 0.43
+    assert metrics.abstention is not None and metrics.abstention >= 0.49
     assert metrics.answer_accuracy is not None and metrics.answer_accuracy >= 0.64
     assert metrics.false_abstention is not None and metrics.false_abstention <= 0.2
 

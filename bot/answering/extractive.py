@@ -16,6 +16,7 @@ from bot.answering.base import citation, leads, standalone_question
 from bot.answering.reader import (
     Context,
     Judgement,
+    Kind,
     aligned_span,
     analyse,
     facts,
@@ -109,6 +110,9 @@ class ExtractiveAnswerer:
     """Answerability kept when a question asks for a kind of answer the sentence has no span of."""
     measure_fit_floor: float = 0.0
     """The same when the question asks for a count, money or a share (`Judgement.measured`)."""
+    nameless_floor: float = 0.0
+    """The same when the question asks for a person, an organisation or a place and the sentence names
+    nothing at all: "who" is not answered by a sentence without a name."""
     anchor_penalty: float = 0.3
     """Answerability kept when the article does not state a year, date or ordinal of the question."""
     number_penalty: float = 0.85
@@ -235,14 +239,19 @@ class ExtractiveAnswerer:
         """The candidate's evidence, scaled by how well the reader says it answers, and by freshness.
 
         A question asking for a kind of answer the sentence has no span of keeps `fit_floor` of it
-        (a partial fit, such as a count for "how much money", keeps part of the rest); a year, date
-        or ordinal of the question the article never states keeps `anchor_penalty`, another number
-        `number_penalty`; a number that counts something else (`reader.bound`) keeps `bound_floor`;
-        the article's share of the question's names scales it from `name_floor` up.
+        (`measure_fit_floor` for a count, money or a share, `nameless_floor` for a person, an
+        organisation or a place; a partial fit, such as a count for "how much money", keeps part of
+        the rest); a year, date or ordinal of the question the article never states keeps
+        `anchor_penalty`, another number `number_penalty`; a number that counts something else
+        (`reader.bound`) keeps `bound_floor`; the article's share of the question's names scales it
+        from `name_floor` up.
         """
         value = candidate.evidence * freshness
         if judgement.typed is not None:
-            floor = self.measure_fit_floor if judgement.measured else self.fit_floor
+            if judgement.typed == 0 and judgement.expects in _NAMED:
+                floor = self.nameless_floor
+            else:
+                floor = self.measure_fit_floor if judgement.measured else self.fit_floor
             value *= floor + (1 - floor) * judgement.typed
         if judgement.missing_anchor:
             value *= self.anchor_penalty
@@ -305,6 +314,10 @@ class ExtractiveAnswerer:
             if not any(_redundant(candidate, other) for other in chosen):
                 chosen.append(candidate)
         return chosen
+
+
+_NAMED = frozenset({Kind.PERSON, Kind.ORGANISATION, Kind.PLACE})
+"""Kinds of answer only a name gives."""
 
 
 def context(candidate: Candidate) -> Context:

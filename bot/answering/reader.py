@@ -1218,11 +1218,15 @@ def _alone(word: str, text: str) -> bool:
     return False
 
 
+_PLURAL_MODEL = re.compile(r"\w*\d[a-z]*s")
+"""A model name in the plural ("su7s"), which a text states in the singular."""
+
+
 def _stated(key: str, text: Facts) -> bool:
     """Whether a name's word stands in a text, as it is or inflected ("asia" -> "asian", "asians",
     "SU7s" -> "SU7")."""
-    if key in text.words or (re.fullmatch(r"\w*\d[a-z]*s", key) and key[:-1] in text.words):
-        return True  # a model in the plural: "su7s" for "SU7"
+    if key in text.words or (_PLURAL_MODEL.fullmatch(key) and key[:-1] in text.words):
+        return True
     if len(key) < 4:
         return False
     index = bisect.bisect_left(text.sorted_words, key)
