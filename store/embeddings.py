@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -190,21 +192,16 @@ class SentenceTransformerEmbeddings(Embeddings):
         """A word's static unit vector: the mean of the model's input embeddings of its word pieces,
         with no forward pass (microseconds; cached). Words alike in meaning get alike vectors, more
         coarsely than in context ("cost" and "price" 0.54, "cost" and "compensation" 0.19)."""
-        with self._cache_lock:
-            cached = self._word_cache.get(word)
-        if cached is None:
-            model = self.model
-            table = model[0].auto_model.get_input_embeddings().weight
-            pieces = model.tokenizer(word, add_special_tokens=False)["input_ids"] or [
-                model.tokenizer.unk_token_id
-            ]
-            mean = table[pieces].detach().float().numpy().mean(axis=0)
-            cached = mean / (np.linalg.norm(mean) or 1.0)
-            with self._cache_lock:
-                self._word_cache[word] = cached
-                if len(self._word_cache) > 8192:
-                    self._word_cache.pop(next(iter(self._word_cache)))
-        return cached
+        return self._cached(self._word_cache, word, self._word_vector, 8192)
+
+    def _word_vector(self, word: str) -> np.ndarray:
+        model = self.model
+        table = model[0].auto_model.get_input_embeddings().weight
+        pieces = model.tokenizer(word, add_special_tokens=False)["input_ids"] or [
+            model.tokenizer.unk_token_id
+        ]
+        mean = table[pieces].detach().float().numpy().mean(axis=0)
+        return mean / (np.linalg.norm(mean) or 1.0)
 
     def query_vector(self, text: str) -> np.ndarray:
         """A question's unit vector, cached: retrieval and answering both need it."""
@@ -212,28 +209,36 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     def query_encoding(self, text: str) -> QueryEncoding:
         """A question's unit vector and, from the same forward pass, its tokens' vectors; cached."""
+        return self._cached(self._query_cache, text, self._query_encoding, 256)
+
+    def _query_encoding(self, text: str) -> QueryEncoding:
+        model = self.model
+        outputs: list[dict[str, Any]] = model.encode(  # type: ignore[assignment]
+            [text], output_value=None, convert_to_numpy=False, show_progress_bar=False
+        )
+        output = outputs[0]
+        offsets = model.tokenizer(
+            [text], return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length
+        )["offset_mapping"][0]
+        vector = output["sentence_embedding"].float().numpy()
+        return QueryEncoding(
+            vector / (np.linalg.norm(vector) or 1.0),
+            output["token_embeddings"].float().numpy()[: len(offsets)],
+            np.asarray(offsets, dtype=np.int64).reshape(-1, 2),
+        )
+
+    def _cached(self, cache: dict[str, T], key: str, make: Callable[[str], T], limit: int) -> T:
+        """`make(key)`, kept in `cache` (at most `limit` entries, the oldest dropped first). Made outside
+        the lock: two threads may both make one, and either result serves."""
         with self._cache_lock:
-            cached = self._query_cache.get(text)
-        if cached is None:
-            model = self.model
-            outputs: list[dict[str, Any]] = model.encode(  # type: ignore[assignment]
-                [text], output_value=None, convert_to_numpy=False, show_progress_bar=False
-            )
-            output = outputs[0]
-            offsets = model.tokenizer(
-                [text], return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length
-            )["offset_mapping"][0]
-            vector = output["sentence_embedding"].float().numpy()
-            cached = QueryEncoding(
-                vector / (np.linalg.norm(vector) or 1.0),
-                output["token_embeddings"].float().numpy()[: len(offsets)],
-                np.asarray(offsets, dtype=np.int64).reshape(-1, 2),
-            )
+            found = cache.get(key)
+        if found is None:
+            found = make(key)
             with self._cache_lock:
-                self._query_cache[text] = cached
-                if len(self._query_cache) > 256:
-                    self._query_cache.pop(next(iter(self._query_cache)))
-        return cached
+                cache[key] = found
+                if len(cache) > limit:
+                    cache.pop(next(iter(cache)))
+        return found
 
 
 def _load(path: str, device: str, precision: str = "fp32") -> SentenceTransformer:

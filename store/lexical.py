@@ -252,9 +252,8 @@ class LexicalIndex:
         which costs more than ranking the best few. Only when too few of those qualify are all the
         matches ranked and read, in order, until k do.
         """
-        with self._lock:
-            query = match_query(self._searchable(query_terms(question)))
-        if query is None:
+        terms = query_terms(question)
+        if not terms:
             return []
         sql = (
             "SELECT rowid, -bm25(chunks, 1.0, 0.5) FROM chunks WHERE chunks MATCH ?"
@@ -274,6 +273,9 @@ class LexicalIndex:
             return kept
 
         with self._lock:
+            query = match_query(self._searchable(terms))
+            if query is None:  # only words too common to rank
+                return []
             rows = self._db.execute(f"{sql} LIMIT ?", (query, limit)).fetchall()
             found = eligible(rows)
             if len(found) < k and len(rows) == limit:  # too few qualify: read every match, in order

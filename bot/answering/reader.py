@@ -596,7 +596,9 @@ _FOCUS_KINDS: dict[Kind, str] = {
 }
 FOCUS = {word: kind for kind, words in _FOCUS_KINDS.items() for word in words.split()}
 """Nouns after "what"/"which" that say what kind of answer a question wants."""
-_MEASURED = frozenset({Kind.MONEY, Kind.PERCENT, Kind.NUMBER, Kind.DATE})
+_AMOUNTS = frozenset({Kind.NUMBER, Kind.MONEY, Kind.PERCENT})
+"""Kinds of answer only a number gives."""
+_MEASURED = _AMOUNTS | {Kind.DATE}
 _VERB_LIKE = re.compile(r"..(?:ed|ing)$")
 _PERCENT_CUES = frozenset({"percentage", "percent", "proportion", "rate"})
 _GROWTH = frozenset({"rise", "rising", "rose", "grow", "growing", "grew", "growth", "increase", "increasing"})
@@ -686,6 +688,10 @@ class Analysis:
     answer must be about it."""
     focus_words: tuple[str, ...] = ()
     """The stems of those words, which a sentence states in form when it has them side by side."""
+
+    def says(self, word: str) -> bool:
+        """Whether the question has this lowercase word (dots dropped: "u.s." is "us")."""
+        return word.replace(".", "") in self.own_words
 
     @property
     def counts(self) -> bool:
@@ -804,6 +810,7 @@ def _noun_phrase(after: Sequence[Token]) -> list[str]:
     return words[: lexicon[-1] + 1] if lexicon else words
 
 
+@lru_cache(maxsize=256)  # the answerer reads a question's candidates, then picks its short answer
 def analyse(question: str) -> Analysis:
     """The question's expected answer kind and its constraints (names, numbers, content words)."""
     expects, focus, (wh_start, wh_end) = expected_kind(question)
@@ -969,7 +976,7 @@ class Judgement:
     @property
     def measured(self) -> bool:
         """Whether the question asks for a count, an amount of money or a share: only a number answers."""
-        return self.expects in (Kind.NUMBER, Kind.MONEY, Kind.PERCENT)
+        return self.expects in _AMOUNTS
 
 
 def judge(
@@ -1009,16 +1016,15 @@ def judge(
         return found
 
     missing: list[str] = []
+    missing_anchor = False
     names = []
     for constraint in analysis.names:
         found = coverage(constraint)
         names.append((found, max(rarity(key) for key in constraint.keys)))
         if found < 0.5:
             missing.append(constraint.text)
-    # a name with a number in it ("Linkwave R3", "Line 5") the article never states is another thing
-    missing_anchor = any(
-        name in missing and any(c.isdigit() for c in name) for name in (c.text for c in analysis.names)
-    )
+            # a name with a number in it ("Linkwave R3", "Line 5") the article never states is another thing
+            missing_anchor = missing_anchor or any(c.isdigit() for c in constraint.text)
     # an ordinal of the question the sentence contradicts: "the first cut" and "for the second time"
     stated_ordinals = {key for *_, key in ordinals(context.sentence)}
     missing_anchor = missing_anchor or any(
@@ -1040,15 +1046,14 @@ def judge(
             if focus_vector is not None and vectors is not None and len(vectors)
             else 0.0
         )
-        focus = min(1.0, max(0.0, (best - meaning_floor) / (meaning_full - meaning_floor)))
+        focus = _ramp(best, meaning_floor, meaning_full)
 
     typed, short = _answer_span(analysis, context.sentence, near.vocabulary)
     if analysis.expects is Kind.REASON:  # a why-question is answered by a sentence that gives a cause
         typed = 1.0 if _CAUSE.search(context.sentence) else 0.0
-    measured = analysis.expects in (Kind.NUMBER, Kind.MONEY, Kind.PERCENT)
     return Judgement(
         bound=bound(analysis, context.sentence, short, word_vector)
-        if measured and short is not None and word_vector is not None
+        if analysis.expects in _AMOUNTS and short is not None and word_vector is not None
         else 1.0,
         names=sum(s * w for s, w in names) / sum(w for _, w in names) if names else 1.0,
         numbers=sum(numbers_found) / len(numbers_found) if numbers_found else 1.0,
@@ -1109,7 +1114,12 @@ def bound(
     if not near:
         return 0.0
     best = max(float(word_vector(a) @ word_vector(n)) for a in asked for n in near)
-    return min(1.0, max(0.0, (best - low) / (high - low)))
+    return _ramp(best, low, high)
+
+
+def _ramp(value: float, low: float, high: float) -> float:
+    """0.0 up to `low`, 1.0 from `high`, linear between: a cosine read as "absent" to "present"."""
+    return min(1.0, max(0.0, (value - low) / (high - low)))
 
 
 def _says(words: Sequence[str], text: str) -> bool:
@@ -1332,7 +1342,7 @@ def _unsaid(span: Span, analysis: Analysis, sentence: str) -> Span:
     words = tokens(span.text)
     drop = 0
     while drop < len(words) - 1 and (
-        words[drop].lower.replace(".", "") in analysis.own_words or words[drop].lower.rstrip(".") in _TITLES
+        analysis.says(words[drop].lower) or words[drop].lower.rstrip(".") in _TITLES
     ):
         drop += 1
     if not drop or words[drop].lower in _CONNECTORS:
@@ -1363,7 +1373,7 @@ def full_name(span: Span, context: Context, analysis: Analysis) -> str:
             if (
                 len(words) < len(longer) <= len(words) + 2
                 and longer[len(added) :] == words
-                and not any(w.lower().replace(".", "") in analysis.own_words for w in added)
+                and not any(analysis.says(w.lower()) for w in added)
                 and len(name.text) > len(longest)
             ):
                 longest = name.text
@@ -1584,7 +1594,7 @@ def _said_by_question(span: Span, analysis: Analysis) -> bool:
     if keys and keys <= analysis.own_words:
         return True
     content = [w for w in words if w not in STOPWORDS and not w[0].isdigit()]
-    return bool(content) and all(w in analysis.own_words for w in content) and not keys
+    return bool(content) and all(analysis.says(w) for w in content) and not keys
 
 
 def warm_up() -> None:
