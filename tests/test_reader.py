@@ -14,6 +14,7 @@ import pytest
 
 import store
 from bot.answering.reader import (
+    NAME_KINDS,
     Constraint,
     Context,
     Kind,
@@ -183,6 +184,18 @@ def test_an_ordinal_the_sentence_contradicts_pins_another_event() -> None:
     assert not plain.missing_anchor
 
 
+def test_a_number_measuring_the_same_noun_otherwise_pins_another_thing() -> None:
+    """ "Ten-year bonds" are not "two-year bonds": a sentence that measures the question's noun by
+    another number in the same unit is about another thing; one that measures it as asked, or says
+    the noun without a measure, is judged as before."""
+    question = analyse("By how many basis points did yields on ten-year government bonds fall?")
+    two = judge(question, _context("Yields on two-year government bonds fell by around six basis points."))
+    ten = judge(question, _context("Yields on ten-year government bonds fell by around six basis points."))
+    plain = judge(question, _context("Yields on government bonds fell by around six basis points."))
+    assert two.missing_anchor
+    assert not ten.missing_anchor and not plain.missing_anchor
+
+
 def test_judge_finds_constraints_in_the_rest_of_the_article() -> None:
     analysis = analyse("How many SU7 sedans did Xiaomi deliver in December 2024?")
     sentence = "It delivered more than 20,000 of them that month."
@@ -229,6 +242,37 @@ def test_judge_finds_constraints_in_the_rest_of_the_article() -> None:
 def test_the_short_answer_is_the_name_itself(question: str, sentence: str, short: str) -> None:
     judgement = judge(analyse(question), _context(sentence))
     assert judgement.short_answer is not None and judgement.short_answer.text == short
+
+
+@pytest.mark.parametrize(
+    ("sentence", "title", "names"),
+    [
+        # a plural of an everyday word opening a sentence is no name, even when the headline, run on
+        # without a full stop, ends just before it
+        (
+            "Astronomers using the Aurora Telescope have found a planet.",
+            "New telescope spots a planet 412 light-years away",
+            {"Aurora Telescope"},
+        ),
+        # nor is "I" in its contractions, nor a capital of a title-case headline
+        ('"I\'m delighted for Kieran," Daniel said.', "", {"Kieran", "Daniel"}),
+        ("Researchers said the planet is rocky.", "Researchers Say Planet Is Rocky", set()),
+        # a place of the gazetteer opening a sentence is a name, everyday word or not
+        ("Cuba's power grid collapsed overnight.", "Power grid collapse", {"Cuba"}),
+    ],
+)
+def test_which_capitalised_words_are_names(sentence: str, title: str, names: set[str]) -> None:
+    vocabulary = facts(sentence, None, title).vocabulary
+    assert {span.text for span in spans(sentence, vocabulary) if span.kind in NAME_KINDS} == names
+
+
+def test_a_name_the_question_says_in_a_compound_is_no_answer() -> None:
+    """ "Hong Kong-based" says Hong Kong: it does not answer with what is left of it."""
+    judgement = judge(
+        analyse("Who is the Hong Kong-based strategist who commented?"),
+        _context("The subsidy helps Hong Kong firms, said a strategist who follows them."),
+    )
+    assert judgement.short_answer is None and judgement.typed == 0.0
 
 
 def test_a_dateline_still_answers_where() -> None:

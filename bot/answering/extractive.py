@@ -171,7 +171,7 @@ class ExtractiveAnswerer:
         if self.kind_floor is not None:
             window = aligned_span(analysis, where.sentence)
             if short is None or window is None or not window.start <= short.start <= short.end <= window.end:
-                vocabulary = facts(" ".join([where.title, *where.sentences])).vocabulary
+                vocabulary = facts(" ".join(where.sentences), where.published, where.title).vocabulary
                 encode = self.embeddings.encode
                 chosen = meant_span(analysis, where.sentence, encode, vocabulary, self.kind_floor) or short
         return full_name(chosen, where, analysis) if chosen else None

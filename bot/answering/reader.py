@@ -384,7 +384,8 @@ _CONNECTORS = frozenset({"of", "de", "du", "van", "von", "der", "la", "le", "&",
 _NOT_NAMES = STOPWORDS | frozenset(
     """
     monday tuesday wednesday thursday friday saturday sunday january february march april may june
-    july august september october november december mr mrs ms dr i while although though however
+    july august september october november december mr mrs ms dr i i'm i’m i've i’ve i'd i’d i'll i’ll
+    while although though however
     meanwhile furthermore moreover additionally also yet still despite after before since during once
     whether then than over under because unless until about instead overall indeed
     """.split()  # noqa: SIM905
@@ -463,14 +464,22 @@ class Vocabulary:
     proper: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, text: str) -> Vocabulary:
-        """The vocabulary of a text (read with two regular expressions: articles can be long)."""
+    def of(cls, text: str, headline: str = "") -> Vocabulary:
+        """The vocabulary of a text and its headline (read with two regular expressions: articles can
+        be long). The capitals of a headline in title case ("Survey Telescope Spots Water World") say
+        nothing and are not read."""
+        words = _LONG_WORD.findall(headline)
+        title_case = sum(word[0].isupper() for word in words) > TITLE_CASE * len(words)
+        read = text if title_case or not headline else f"{headline}\n{text}"
         return cls(
-            frozenset(_LOWERCASE_WORD.findall(text)),
-            frozenset(_POSSESSIVE.sub("", word.lower()) for word in _MID_SENTENCE_CAPITAL.findall(text)),
+            frozenset(_LOWERCASE_WORD.findall(f"{headline}\n{text}")),
+            frozenset(_POSSESSIVE.sub("", word.lower()) for word in _MID_SENTENCE_CAPITAL.findall(read)),
         )
 
 
+_LONG_WORD = re.compile(r"\b[^\W\d_]{4,}\b")
+TITLE_CASE = 0.7
+"""Share of a headline's words of four letters or more that, capitalised, make it title case."""
 _LOWERCASE_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]*[a-z]|(?<![\w'’-])[a-z](?![\w'’-])")
 _MID_SENTENCE_CAPITAL = re.compile(r"(?<=[\w,;:] )[A-Z][\w&'’.-]*\w|(?<=[\w,;:] )[A-Z](?!\w)")
 
@@ -484,13 +493,14 @@ def _name_word(words: Sequence[Token], index: int, vocabulary: Vocabulary | None
     # Sentence case capitalises the first word: "Analysts said", "Legendary actor James Earl Jones".
     # It starts a name when it is not an everyday word ("Xiaomi", "Kamala") or the next word is a
     # name too ("Hunter Biden", "Prince William").
-    if vocabulary is not None:
-        if word.lower in vocabulary.proper:  # written capitalised mid-sentence elsewhere: a name
-            return True
-        if word.text.lower() in vocabulary.lowercase:  # "Gusts" where the text also writes "gusts"
-            return False
+    if vocabulary is not None and word.lower in vocabulary.proper:
+        return True  # written capitalised mid-sentence elsewhere: a name
+    if word.lower in PLACES:  # "Cuba's power grid collapsed"
+        return True
+    if vocabulary is not None and word.text.lower() in vocabulary.lowercase:
+        return False  # "Gusts" where the text also writes "gusts"
     following = words[index + 1] if index + 1 < len(words) else None
-    return rarity(word.lower) >= RARE_WORD or (
+    return _rare(word.lower) or (
         following is not None
         and following.capitalised
         and following.lower not in _NOT_NAMES
@@ -498,9 +508,19 @@ def _name_word(words: Sequence[Token], index: int, vocabulary: Vocabulary | None
     )
 
 
+def _rare(word: str) -> bool:
+    """Whether a word is too rare in English to be an everyday word at a sentence's start; a plural
+    whose singular is everyday ("Astronomers") is everyday."""
+    return rarity(word) >= RARE_WORD and not (
+        word.endswith("s") and not word.endswith("ss") and rarity(word[:-1]) < EVERYDAY_SINGULAR
+    )
+
+
 _SENTENCE_END = re.compile(r"[.!?]$")
 RARE_WORD = 3.0
 """`rarity` from which a word counts as rare (a Zipf frequency in English below 3.5)."""
+EVERYDAY_SINGULAR = 3.5
+"""`rarity` below which a plural's singular is an everyday word (a Zipf frequency above 3)."""
 
 
 def _name_kind(run: Sequence[Token], before: Token | None, sentence: str, end: int) -> Kind:
@@ -857,7 +877,8 @@ def analyse(question: str) -> Analysis:
         constraints.append(
             Constraint(token.text, "word", (stem(word),), rarity(word), token.start, token.end)
         )
-    own = {t.lower for t in tokens(question)} | {number_key(v) for *_, v in numbers(question)}
+    own = {part for t in tokens(question) for part in {t.lower, *t.lower.split("-")}}  # "Kong-based"
+    own |= {number_key(v) for *_, v in numbers(question)}
     slot_end = wh_end
     focus_at = None
     focus_words: tuple[str, ...] = ()
@@ -966,7 +987,8 @@ class Judgement:
     missing_anchor: bool = False
     """Whether a year, date or ordinal of the question is among them (it pins another story in time),
     a name of the question with a number in it is ("Linkwave R3": another model), or the sentence
-    states another ordinal than the question's ("for the second time" for "the first cut")."""
+    states another ordinal than the question's ("for the second time" for "the first cut") or
+    measures its noun otherwise ("two-year bonds" for "ten-year bonds", `contradicts`)."""
     expects: Kind = Kind.OTHER
     """The kind of answer the question asks for."""
     bound: float = 1.0
@@ -997,7 +1019,7 @@ def judge(
     neighbours, linearly from `meaning_floor` (absent) to `meaning_full` (present). `word_vector`
     gives a word's static vector, for `bound`; without it a number answer is taken as bound.
     """
-    near = facts(" ".join([context.title, *context.sentences]), context.published)
+    near = facts(" ".join(context.sentences), context.published, context.title)
     whole: Facts | None = None  # the whole article, read only for what the chunk does not state
 
     def stated(constraint: Constraint, text: Facts) -> float:
@@ -1011,7 +1033,7 @@ def judge(
         nonlocal whole
         found = stated(constraint, near)
         if found < 1.0 and context.article:
-            whole = whole or facts(f"{context.title} {context.article[:ARTICLE_CHARS]}", context.published)
+            whole = whole or facts(context.article[:ARTICLE_CHARS], context.published, context.title)
             found = max(found, stated(constraint, whole))
         return found
 
@@ -1031,6 +1053,8 @@ def judge(
         c.keys[0].startswith("ord") and stated_ordinals and c.keys[0] not in stated_ordinals
         for c in analysis.numbers
     )
+    # a measure of the question the sentence contradicts: "two-year bonds" for "ten-year bonds"
+    missing_anchor = missing_anchor or contradicts(analysis, context.sentence)
     numbers_found = []
     for constraint in analysis.numbers:
         numbers_found.append(coverage(constraint))
@@ -1064,6 +1088,41 @@ def judge(
         missing_anchor=missing_anchor,
         expects=analysis.expects,
     )
+
+
+_MEASURE_WORD = re.compile(
+    rf"(?<![\w.-])(\d+(?:\.\d+)?|{_TENS}-{_ONES}|{_WORDS})-([a-z]+)\b(?!-)", re.IGNORECASE
+)
+
+
+def contradicts(analysis: Analysis, sentence: str) -> bool:
+    """Whether the sentence measures a noun of the question by another number in the same unit,
+    and never by the question's: "two-year bonds" for "ten-year bonds", "a 30-day ban" for "the
+    90-day ban". Like another ordinal, it is about another thing."""
+    asked = _measured_nouns(analysis.question)
+    if not asked:
+        return False
+    stated = _measured_nouns(sentence)
+    return any(
+        unit == other_unit
+        and noun == other_noun
+        and value != other_value
+        and (value, unit, noun) not in stated
+        for value, unit, noun in asked
+        for other_value, other_unit, other_noun in stated
+    )
+
+
+def _measured_nouns(text: str) -> set[tuple[float, str, str]]:
+    """(number, unit, noun stem) of each "ten-year government bonds", "30-day ban" of a text: the
+    noun is the last of the one or two lowercase nouns that follow."""
+    found = set()
+    for match in _MEASURE_WORD.finditer(text):
+        value = number_value(match.group(1))
+        nouns = list(itertools.takewhile(_modifier, tokens(text[match.end() : match.end() + 40])[:2]))
+        if value is not None and nouns:
+            found.add((value, stem(match.group(2).lower()), stem(nouns[-1].lower)))
+    return found
 
 
 BOUND_WORDS = 8
@@ -1177,8 +1236,10 @@ _WORDS_OF = re.compile(r"[^\W_][\w.&'’-]*[^\W_]|[^\W_]")
 
 
 @lru_cache(maxsize=256)
-def facts(text: str, published: date | None = None) -> Facts:
-    """The facts of a text, read once per article however many of its sentences are candidates."""
+def facts(body: str, published: date | None = None, headline: str = "") -> Facts:
+    """The facts of a text under its headline, read once per article however many of its sentences
+    are candidates."""
+    text = f"{headline}\n{body}" if headline else body
     numbers_ = {number_key(v) for *_, v in numbers(text)} | {key for *_, key in ordinals(text)}
     days = {key for span in date_spans(text) for key in day_keys(span.text)}
     if published is not None:
@@ -1186,7 +1247,7 @@ def facts(text: str, published: date | None = None) -> Facts:
         days |= {f"{published.month}-{published.day}", f"{published.year}-{published.month}"}
     lowered = _POSSESSIVES.sub("", text.lower()).replace(".", "")  # "U.S." -> "us", "Xiaomi's" -> "xiaomi"
     words = set(_WORDS_OF.findall(lowered))
-    return Facts(text, frozenset(words), frozenset(numbers_), frozenset(days), Vocabulary.of(text))
+    return Facts(text, frozenset(words), frozenset(numbers_), frozenset(days), Vocabulary.of(body, headline))
 
 
 def name_coverage(constraint: Constraint, text: Facts) -> float:
