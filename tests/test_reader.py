@@ -196,6 +196,19 @@ def test_a_number_measuring_the_same_noun_otherwise_pins_another_thing() -> None
     assert not ten.missing_anchor and not plain.missing_anchor
 
 
+def test_the_measure_asked_for_named_otherwise_is_another_thing() -> None:
+    """ "Stock price" does not answer "target price": the question's measure written with another
+    word in front, unlike the question's in meaning, is another measure; a word alike in meaning,
+    or the measure as asked, is not."""
+    question = analyse("What target price did the bank set for Xiaomi shares?")
+    stock = _context("Xiaomi's stock price had already exceeded HKD 35 per share.")
+    target = _context("The bank set a target price of HKD 40 for Xiaomi shares.")
+    assert judge(question, stock, None, _vectors([])).missing_anchor
+    assert not judge(question, stock, None, _vectors([{"target", "stock"}])).missing_anchor
+    assert not judge(question, target, None, _vectors([])).missing_anchor
+    assert not judge(question, stock).missing_anchor  # without word vectors, not judged
+
+
 def test_judge_finds_constraints_in_the_rest_of_the_article() -> None:
     analysis = analyse("How many SU7 sedans did Xiaomi deliver in December 2024?")
     sentence = "It delivered more than 20,000 of them that month."

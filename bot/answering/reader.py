@@ -888,7 +888,7 @@ def analyse(question: str) -> Analysis:
         slot_end = wh_end + after[at].end if at is not None else wh_end
         if at is not None and _focus_kind(focus) in _MEASURED and _focus_kind(focus) is expects:
             first = at  # with the lowercase words that modify it: "market share", "delivery target"
-            if first > 0 and _modifier(after[first - 1]):
+            if first > 0 and (_modifier(after[first - 1]) or _ATTRIBUTIVE.fullmatch(after[first - 1].text)):
                 first -= 1
             focus_at = (wh_end + after[first].start, wh_end + after[at].end)
             focus_words = tuple(stem(t.lower) for t in after[first : at + 1])
@@ -902,6 +902,10 @@ def analyse(question: str) -> Analysis:
         focus_at,
         focus_words,
     )
+
+
+_ATTRIBUTIVE = re.compile(r"[a-z]+ing")
+"""A lowercase -ing word before a measure noun describes it: "starting price", "closing price"."""
 
 
 def _modifier(token: Token) -> bool:
@@ -1054,7 +1058,7 @@ def judge(
         for c in analysis.numbers
     )
     # a measure of the question the sentence contradicts: "two-year bonds" for "ten-year bonds"
-    missing_anchor = missing_anchor or contradicts(analysis, context.sentence)
+    missing_anchor = missing_anchor or contradicts(analysis, context.sentence, word_vector)
     numbers_found = []
     for constraint in analysis.numbers:
         numbers_found.append(coverage(constraint))
@@ -1095,10 +1099,15 @@ _MEASURE_WORD = re.compile(
 )
 
 
-def contradicts(analysis: Analysis, sentence: str) -> bool:
+def contradicts(
+    analysis: Analysis, sentence: str, word_vector: Callable[[str], np.ndarray] | None = None
+) -> bool:
     """Whether the sentence measures a noun of the question by another number in the same unit,
-    and never by the question's: "two-year bonds" for "ten-year bonds", "a 30-day ban" for "the
-    90-day ban". Like another ordinal, it is about another thing."""
+    and never by the question's ("two-year bonds" for "ten-year bonds", "a 30-day ban" for "the
+    90-day ban"), or names the measure asked for otherwise (`_renamed`, with `word_vector`). Like
+    another ordinal, it is about another thing."""
+    if word_vector is not None and _renamed(analysis, sentence, word_vector):
+        return True
     asked = _measured_nouns(analysis.question)
     if not asked:
         return False
@@ -1123,6 +1132,27 @@ def _measured_nouns(text: str) -> set[tuple[float, str, str]]:
         if value is not None and nouns:
             found.add((value, stem(match.group(2).lower()), stem(nouns[-1].lower)))
     return found
+
+
+def _renamed(analysis: Analysis, sentence: str, word_vector: Callable[[str], np.ndarray]) -> bool:
+    """Whether the sentence writes the measure the question asks for with another word in front,
+    unlike the question's in meaning, and never as asked: "stock price" for "target price"."""
+    if len(analysis.focus_words) < 2 or _says(analysis.focus_words, sentence):
+        return False
+    modifier, head = analysis.focus_words[-2], analysis.focus_words[-1]
+    asked = tokens(analysis.question[slice(*analysis.focus_at)])[-2].lower  # type: ignore[misc]
+    words = tokens(sentence)
+    return any(
+        stem(word.lower) == head
+        and (_modifier(before) or bool(_ATTRIBUTIVE.fullmatch(before.text)))
+        and stem(before.lower) != modifier
+        and float(word_vector(asked) @ word_vector(before.lower)) < CONTRADICTING
+        for before, word in itertools.pairwise(words)
+    )
+
+
+CONTRADICTING = 0.4
+"""Static-vector cosine below which two words in front of the same noun name different things."""
 
 
 BOUND_WORDS = 8
