@@ -160,11 +160,16 @@ def test_a_question_about_the_present_wants_fresher_news(question: str) -> None:
 
 
 def test_a_named_time_makes_its_own_articles_fresh_and_others_decay_with_distance() -> None:
+    """Articles of the named time are fresh, and so are those reporting on it within `report_days`
+    after it ("prices rose in March" is news in April); an article from before it cannot know."""
     question = "What did the bank decide in March 2024?"
     inside = FRESHNESS.factor(question, WED, date(2024, 3, 14), NEWEST)
-    near = FRESHNESS.factor(question, WED, date(2024, 4, 10), NEWEST)
+    reported = FRESHNESS.factor(question, WED, date(2024, 3, 31) + timedelta(FRESHNESS.report_days), NEWEST)
+    before = FRESHNESS.factor(question, WED, date(2024, 2, 20), NEWEST)
+    near = FRESHNESS.factor(question, WED, date(2024, 5, 20), NEWEST)
     far = FRESHNESS.factor(question, WED, date(2025, 3, 1), NEWEST)
-    assert inside == 1.0 > near > far >= FRESHNESS.current_floor
+    assert inside == reported == 1.0 > before
+    assert 1.0 > near > far >= FRESHNESS.current_floor
 
 
 def test_an_undated_article_is_not_judged_by_age() -> None:

@@ -127,6 +127,9 @@ class Freshness:
     current_full_days: int = 7
     current_scale_days: float = 14.0
     current_floor: float = 0.2
+    report_days: int = 31
+    """Days after a time the question names in which articles still report on it fully ("prices rose
+    2.4% in the year to October" is news in November)."""
 
     def factor(self, question: str, as_of: date, published: date | None, newest: date | None) -> float:
         """The factor for an article published on `published`, when the newest news is `newest`."""
@@ -137,7 +140,9 @@ class Freshness:
             if published in window:
                 return 1.0
             distance = (
-                (window.start - published).days if published < window.start else (published - window.end).days
+                (window.start - published).days
+                if published < window.start
+                else max(0, (published - window.end).days - self.report_days)
             )
             return max(self.current_floor, math.exp(-distance / self.current_scale_days))
         age = max(0, ((newest or as_of) - published).days)
