@@ -209,6 +209,15 @@ def test_the_measure_asked_for_named_otherwise_is_another_thing() -> None:
     assert not judge(question, stock).missing_anchor  # without word vectors, not judged
 
 
+def test_a_holiday_states_its_date() -> None:
+    """ "Boxing Day" is 26 December: a question's date is stated by the holiday on it."""
+    question = analyse("Which team do Rovers face on 26 December?")
+    holiday = judge(question, _context("Rovers travel to Millbrook Town on Boxing Day."))
+    other = judge(question, _context("Rovers travel to Millbrook Town on Christmas Eve."))
+    assert holiday.missing == () and not holiday.missing_anchor
+    assert other.missing == ("26 December",) and other.missing_anchor
+
+
 def test_judge_finds_constraints_in_the_rest_of_the_article() -> None:
     analysis = analyse("How many SU7 sedans did Xiaomi deliver in December 2024?")
     sentence = "It delivered more than 20,000 of them that month."

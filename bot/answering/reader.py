@@ -236,6 +236,17 @@ _MONEY = re.compile(
     rf"{_CURRENCY_SYMBOL}\s?{_AMOUNT}|{_CURRENCY_CODE}\s?{_AMOUNT}|{_AMOUNT}\s?(?:{_CURRENCY_CODE}|{_CURRENCY_WORD})\b"
 )
 _PERCENT = re.compile(r"\d+(?:[.,]\d+)?\s?(?:%|per\s?cent\b|percent\b|percentage points?\b)", re.IGNORECASE)
+_HOLIDAYS = {
+    r"New Year['’]s Day": (1, 1),
+    r"Valentine['’]s Day": (2, 14),
+    r"St\.? Patrick['’]s Day": (3, 17),
+    "Halloween": (10, 31),
+    "Christmas Eve": (12, 24),
+    "Christmas Day": (12, 25),
+    "Boxing Day": (12, 26),
+    r"New Year['’]s Eve": (12, 31),
+}
+"""Days named by a holiday on a fixed date, as (month, day): "Boxing Day" is 26 December."""
 _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
     r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
@@ -252,6 +263,7 @@ _DATE = re.compile(
     r"|\b(?:yesterday|today|tonight|tomorrow|last (?:week|month|year|night)|next (?:week|month|year))\b"
     r"|\b(?:early|mid|late)[- ](?:19|20)\d\d\b"
     r"|\b(?:January|February|March|April|June|July|August|September|October|November|December)\b"
+    rf"|\b(?:{'|'.join(_HOLIDAYS)})\b"
 )
 _UNITS = (
     r"basis points|percentage points|light-years|km/h|mph|km|kg|cm|mm|m|g|mg|lb|lbs|ft|°C|°F|MW|GW|kW|kWh|"
@@ -330,10 +342,14 @@ _MONTH_NUMBERS = {
 
 
 def day_keys(text: str) -> set[str]:
-    """Comparable keys of a written date: "6 January 2025" -> {"1-6"}, "December 2024" -> {"2024-12"}.
+    """Comparable keys of a written date: "6 January 2025" and "Boxing Day" -> {"1-6"}, {"12-26"};
+    "December 2024" -> {"2024-12"}.
 
     Only dates that name a month count (a bare year is a number; weekdays name no date).
     """
+    for holiday, (day_month, day_of) in _HOLIDAYS.items():
+        if re.search(holiday, text, re.IGNORECASE):
+            return {f"{day_month}-{day_of}"}
     words = [t.lower for t in tokens(text)]
     month = next((_MONTH_NUMBERS[w] for w in words if w in _MONTH_NUMBERS), None)
     if month is None:
