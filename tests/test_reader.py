@@ -75,6 +75,15 @@ def test_an_ordinal_of_the_question_is_a_constraint() -> None:
 
 
 @pytest.mark.parametrize(
+    "question",
+    ["In which month was the maker first told about the flaw?", "Which country will Xiaomi enter first?"],
+)
+def test_an_ordinal_used_as_an_adverb_is_no_constraint(question: str) -> None:
+    """ "First told" asks when the telling was, not about a first of several things."""
+    assert analyse(question).numbers == []
+
+
+@pytest.mark.parametrize(
     ("sentence", "expected"),
     [
         (

@@ -870,7 +870,8 @@ def analyse(question: str) -> Analysis:
             constraints.append(Constraint(span.text, "date", (key,), 3.0, span.start, span.end))
             covered.append((span.start, span.end))
     for text, start, end, key in ordinals(question):
-        if free(start, end):  # "the first rate cut of the year" is not answered by the second
+        # "the first rate cut of the year" is not answered by the second
+        if free(start, end) and _ordinal_of_a_thing(question, start):
             constraints.append(Constraint(text, "number", (key,), 3.0, start, end))
             covered.append((start, end))
     for text, start, end, value in numbers(question):
@@ -922,6 +923,16 @@ def analyse(question: str) -> Analysis:
 
 _ATTRIBUTIVE = re.compile(r"[a-z]+ing")
 """A lowercase -ing word before a measure noun describes it: "starting price", "closing price"."""
+
+
+def _ordinal_of_a_thing(question: str, start: int) -> bool:
+    """Whether the ordinal at `start` picks one of several things ("its first cut", "for the second
+    time", "Xiaomi's third model"), not an adverb ("was the maker first told" asks about the telling)."""
+    before = question[:start].split()[-1:]
+    return bool(before) and (before[0].lower() in _ORDINAL_LEADS or bool(_POSSESSIVE.search(before[0])))
+
+
+_ORDINAL_LEADS = _DETERMINERS | {"for", "in", "on", "at"}
 
 
 def _modifier(token: Token) -> bool:
