@@ -105,6 +105,14 @@ def test_an_ordinal_used_as_an_adverb_is_no_constraint(question: str) -> None:
             {("300,000 vehicle deliveries", Kind.NUMBER)},
         ),
         ("Gusts of up to 148 km/h toppled trees.", {("148 km/h", Kind.NUMBER)}),
+        # a body's name runs across a plural possessive, and a chamber is a body
+        (
+            "The Norland Bankers' Association and the Norland Chamber of Industry objected.",
+            {
+                ("Norland Bankers' Association", Kind.ORGANISATION),
+                ("Norland Chamber of Industry", Kind.ORGANISATION),
+            },
+        ),
     ],
 )
 def test_typed_spans(sentence: str, expected: set[tuple[str, Kind]]) -> None:

@@ -371,6 +371,7 @@ _ORG_WORDS = frozenset(
     """
     inc inc. corp corp. corporation co co. ltd ltd. llc plc group holdings company companies bank
     council ministry department agency authority commission committee court university college school
+    chamber
     institute foundation association federation union league party club fc united city rovers
     airlines airways motors motor technologies technology systems labs laboratories partners capital
     fund trust board office bureau service services police army navy force forces government parliament
@@ -465,9 +466,13 @@ def name_spans(sentence: str, vocabulary: Vocabulary | None = None) -> list[Span
 
 
 def _joined(sentence: str, first: Token, second: Token) -> bool:
-    """Whether two words stand in one name: one space apart, the first not possessive
-    ("Furthermore, Lei Jun" and "Xiaomi's Hong Kong" are two names each)."""
-    return sentence[first.end : second.start] == " " and not _POSSESSIVE.search(first.text)
+    """Whether two words stand in one name: one space apart, the first not possessive unless the
+    second names a body ("Furthermore, Lei Jun" and "Xiaomi's Hong Kong" are two names each,
+    "Bankers' Association" is one)."""
+    gap = sentence[first.end : second.start]
+    if second.lower in _ORG_WORDS:
+        return gap in (" ", "' ", "’ ")
+    return gap == " " and not _POSSESSIVE.search(first.text)
 
 
 @dataclass(frozen=True)
