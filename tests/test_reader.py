@@ -40,6 +40,8 @@ from bot.answering.reader import (
         ("What is Xiaomi's market share in India?", Kind.PERCENT, "share"),
         ("What is the new fee?", Kind.MONEY, "fee"),
         ("How old is the star?", Kind.NUMBER, "age"),
+        ("How much rain fell on the harbour city?", Kind.NUMBER, "rain"),
+        ("How much did the depot cost?", Kind.MONEY, None),
         ("What was the strongest gust during Storm Idris?", Kind.NUMBER, "gust"),
         ("Which firmware version fixes the router flaw?", Kind.NUMBER, "version"),
         ("When did the council approve Line 4?", Kind.DATE, None),
@@ -443,6 +445,10 @@ def test_the_measure_must_be_stated_as_asked() -> None:
         ("How many people work at the depot?", "The depot will cost €40 million.", 0.0),  # no count
         ("How many trams will Westmere buy?", "About 60 percent of the trams are new.", 0.0),
         ("How much is spent on the depot?", "The depot will cost €40 million.", 1.0),
+        # an amount of a thing is measured in units, not counted in other things
+        ("How much rain fell in the storm?", "Forty-one schools closed in the storm.", 0.3),
+        ("How much rain fell in the storm?", "The storm brought 80 mm in a night.", 1.0),
+        ("How much oil does the field hold?", "The field holds 2 billion barrels.", 1.0),
     ],
 )
 def test_numbers_fit_measures_by_their_unit_and_size(question: str, sentence: str, typed: float) -> None:

@@ -779,7 +779,11 @@ def expected_kind(question: str) -> tuple[Kind, str | None, tuple[int, int]]:
     if wh == "how much":
         if words & _PERCENT_CUES:  # "by how much, in percentage terms"
             return Kind.PERCENT, None, where
-        return (Kind.MONEY if words & _MONEY_CUES else Kind.NUMBER), None, where
+        if words & _MONEY_CUES:
+            return Kind.MONEY, None, where
+        # "how much rain": the amount of a thing, measured, not counted
+        mass = after[0].lower if after and _modifier(after[0]) and after[0].lower != "more" else None
+        return Kind.NUMBER, mass, where
     if wh in ("what percentage", "what percent", "what proportion", "what fraction"):
         return Kind.PERCENT, None, where
     if wh.startswith("how ") and wh != "how":  # how old, how far, how fast...: what is measured
@@ -1393,6 +1397,7 @@ _MEASURES: dict[str, str] = {
         ("speed gust gusts wind winds", "km/h mph knots kph"),
         ("age", "years year-old years-old"),
         ("weight", "kg kilograms tonnes tons pounds lb lbs grams"),
+        ("volume capacity", "litres liters gallons barrels"),
         ("duration time", "seconds minutes hours days weeks months years decades"),
     )
     for measure in measures.split()
@@ -1689,6 +1694,9 @@ def _unit_fit(analysis: Analysis, span: Span) -> float:
         return 0.8
     if stem(unit.split()[-1]) == stem(focus) or unit in _MEASURES.get(focus, "").split():
         return 1.0
+    if analysis.question[slice(*analysis.slot)].lower().startswith("how much"):
+        # an amount of a thing ("how much rain") is measured in units, not counted in schools
+        return 1.0 if unit in _MEASURE_UNITS else 0.3
     if focus in _MEASURES or unit in _MEASURE_UNITS:  # "148 km/h" counts nothing
         return 0.3
     return 0.8
