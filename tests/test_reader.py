@@ -316,6 +316,17 @@ def test_a_name_the_question_says_in_a_compound_is_no_answer() -> None:
     assert judgement.short_answer is None and judgement.typed == 0.0
 
 
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [("A former prime minister of which nation was shot?", "Japan"), ("Where was he shot?", "Kashihara")],
+)
+def test_which_country_is_answered_by_a_country(question: str, short: str) -> None:
+    """A country of the gazetteer answers "which country/nation" before a nearer city."""
+    sentence = "The former prime minister was shot while campaigning in Kashihara, a city in Japan."
+    judgement = judge(analyse(question), _context(sentence))
+    assert judgement.short_answer is not None and judgement.short_answer.text == short
+
+
 def test_a_dateline_still_answers_where() -> None:
     judgement = judge(
         analyse("Where were the routers recalled?"), _context("GULLHAVEN — The routers were recalled.")

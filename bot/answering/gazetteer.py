@@ -56,9 +56,13 @@ hamburg, kabul, islamabad, taipei, buenos aires, rio de janeiro, sao paulo, lima
 caracas, havana, kingston
 """
 
-PLACES: frozenset[str] = frozenset(
-    " ".join(name.split())
-    for block in (_COUNTRIES, _US_STATES, _REGIONS, _CITIES)
-    for name in block.split(",")
-) - {""}
+
+def _names(*blocks: str) -> frozenset[str]:
+    return frozenset(" ".join(name.split()) for block in blocks for name in block.split(",")) - {""}
+
+
+PLACES = _names(_COUNTRIES, _US_STATES, _REGIONS, _CITIES)
 """Lowercase place names, words separated by single spaces."""
+KINDS_OF_PLACE = {"country": _names(_COUNTRIES), "nation": _names(_COUNTRIES), "state": _names(_US_STATES)}
+"""The places of the gazetteer that a question's focus noun asks for ("which country"): countries,
+and states (of the US: the list has no others)."""
