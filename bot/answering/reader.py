@@ -449,7 +449,7 @@ def name_spans(sentence: str, vocabulary: Vocabulary | None = None) -> list[Span
             head = run[-1].text[: compound.start()]
             run[-1] = Token(head, run[-1].start, run[-1].start + len(head), head.lower())
         titled = run[0].lower in _TITLES and len(run) > 1
-        if titled:
+        if titled and len(run) > 2:  # "Mayor Ingrid Vallen" is Ingrid Vallen; "Prince William" stays
             run = run[1:]
         spans.append(
             Span(
@@ -470,6 +470,8 @@ def _joined(sentence: str, first: Token, second: Token) -> bool:
     second names a body ("Furthermore, Lei Jun" and "Xiaomi's Hong Kong" are two names each,
     "Bankers' Association" is one)."""
     gap = sentence[first.end : second.start]
+    if gap == ". " and len(first.text) == 1:
+        return True  # an initial: "Mary J. Blige"
     if second.lower in _ORG_WORDS:
         return gap in (" ", "' ", "’ ")
     return gap == " " and not _POSSESSIVE.search(first.text)
@@ -1470,7 +1472,9 @@ def _unsaid(span: Span, analysis: Analysis, sentence: str) -> Span:
     words = tokens(span.text)
     drop = 0
     while drop < len(words) - 1 and (
-        analysis.says(words[drop].lower) or words[drop].lower.rstrip(".") in _TITLES
+        analysis.says(words[drop].lower)
+        # a title goes when a name of two words or more is left: "Prince William" stays as it is
+        or (words[drop].lower.rstrip(".") in _TITLES and drop < len(words) - 2)
     ):
         drop += 1
     if not drop or words[drop].lower in _CONNECTORS:
