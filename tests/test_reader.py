@@ -54,6 +54,9 @@ from bot.answering.reader import (
         ("Why did the central bank cut rates?", Kind.REASON, None),
         ("What happened to the ferries?", Kind.OTHER, None),
         ("Which virus was found in dairy cattle?", Kind.OTHER, "virus"),
+        # a name inside the phrase after describing words; the "'s" of "what's"
+        ("Which former NFL star will teach at his old college?", Kind.PERSON, "star"),
+        ("What's the name of the new trend at airports?", Kind.NAME, "trend"),
     ],
 )
 def test_expected_kind_and_focus(question: str, kind: Kind, focus: str | None) -> None:

@@ -764,7 +764,7 @@ def expected_kind(question: str) -> tuple[Kind, str | None, tuple[int, int]]:
         return Kind.OTHER, None, (0, 0)
     wh = match.group(1).lower()
     where = (match.start(), match.end())
-    after = [t for t in tokens(question[match.end() :])][:6]
+    after = tokens(_CONTRACTION.sub(lambda m: " " * len(m.group(0)), question[match.end() :]))[:6]
     if wh == "how many":  # the counted noun: its first plural ("home networks", "homes lost power")
         counted = [
             t.lower
@@ -816,6 +816,10 @@ def expected_kind(question: str) -> tuple[Kind, str | None, tuple[int, int]]:
     return (kind if kind is not None else Kind.OTHER), head, where
 
 
+_CONTRACTION = re.compile(r"^['’]s\b")
+"""The "'s" of "What's the name": "is", not a word of the phrase."""
+
+
 def _focus_kind(word: str) -> Kind | None:
     return FOCUS.get(word) or FOCUS.get(word.rstrip("s"))
 
@@ -844,16 +848,23 @@ def _noun_phrase(after: Sequence[Token]) -> list[str]:
         modifier = token.capitalised or token.text[0].isdigit()  # "Xiaomi's", "African", "2025"
         if not words and (word in _AUXILIARIES or word in ("the", "a", "an", "of") or modifier):
             continue
+        if modifier and words and all(w in _DESCRIBING for w in words):
+            continue  # "which former NFL star", "the original Star Wars characters"
         if word in STOPWORDS or word in _AUXILIARIES or modifier or (words and _VERB_LIKE.search(word)):
             break  # "which royal residence hosted": the phrase ends at a verb
-        if words and _focus_kind(words[-1]) is not None and _focus_kind(word) is None:
+        if (
+            words
+            and words[-1] not in _DESCRIBING
+            and _focus_kind(words[-1]) is not None
+            and _focus_kind(word) is None
+        ):
             break  # "wind speed recorded": the head is the last lexicon noun
         if words and index + 1 < len(after) and after[index + 1].lower in _DETERMINERS:
             break  # "which firmware version fixes the flaw": a word before "the" is a verb
         words.append(word)
         if len(words) == 3:
             break
-    lexicon = [i for i, w in enumerate(words) if _focus_kind(w) is not None]
+    lexicon = [i for i, w in enumerate(words) if _focus_kind(w) is not None and w not in _DESCRIBING]
     return words[: lexicon[-1] + 1] if lexicon else words
 
 
@@ -966,7 +977,8 @@ _DESCRIBING = frozenset(
     new old latest current recent average overall final official expected estimated planned minimum
     maximum big small large high low top main exact total full annual monthly weekly daily first last
     next previous initial original own entire net gross real best worst strongest weakest highest lowest
-    biggest largest smallest fastest longest greatest
+    biggest largest smallest fastest longest greatest former major famous popular classic iconic
+    legendary historic historical leading
     """.split()  # noqa: SIM905
 )
 
