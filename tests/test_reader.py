@@ -307,6 +307,12 @@ def test_the_short_answer_is_the_name_itself(question: str, sentence: str, short
             "New telescope spots a planet 412 light-years away",
             {"Aurora Telescope"},
         ),
+        # nor a compound of everyday words; a compound with a rare part is
+        (
+            "Third-party candidate Robert Kennedy met Jean-Luc Martin.",
+            "",
+            {"Robert Kennedy", "Jean-Luc Martin"},
+        ),
         # nor is "I" in its contractions, nor a capital of a title-case headline
         ('"I\'m delighted for Kieran," Daniel said.', "", {"Kieran", "Daniel"}),
         ("Researchers said the planet is rocky.", "Researchers Say Planet Is Rocky", set()),

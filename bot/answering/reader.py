@@ -533,7 +533,10 @@ def _name_word(words: Sequence[Token], index: int, vocabulary: Vocabulary | None
 
 def _rare(word: str) -> bool:
     """Whether a word is too rare in English to be an everyday word at a sentence's start; a plural
-    whose singular is everyday ("Astronomers") is everyday."""
+    whose singular is everyday ("Astronomers") is everyday, and so is a compound of everyday words
+    ("Third-party", not "Jean-Luc")."""
+    if "-" in word:
+        return any(_rare(part) for part in word.split("-") if part)
     return rarity(word) >= RARE_WORD and not (
         word.endswith("s") and not word.endswith("ss") and rarity(word[:-1]) < EVERYDAY_SINGULAR
     )
