@@ -237,6 +237,8 @@ def test_the_measure_asked_for_named_otherwise_is_another_thing() -> None:
     assert judge(question, stock, None, _vectors([])).missing_anchor
     assert not judge(question, stock, None, _vectors([{"target", "stock"}])).missing_anchor
     assert not judge(question, target, None, _vectors([])).missing_anchor
+    listed = _context("The bank's update, price HKD 40, came on Friday.")  # not side by side
+    assert not judge(question, listed, None, _vectors([])).missing_anchor
     assert not judge(question, stock).missing_anchor  # without word vectors, not judged
 
 
@@ -342,6 +344,22 @@ def test_which_country_is_answered_by_a_country(question: str, short: str) -> No
     """A country of the gazetteer answers "which country/nation" before a nearer city."""
     sentence = "The former prime minister was shot while campaigning in Kashihara, a city in Japan."
     judgement = judge(analyse(question), _context(sentence))
+    assert judgement.short_answer is not None and judgement.short_answer.text == short
+
+
+@pytest.mark.parametrize(
+    ("sentence", "short"),
+    [
+        (
+            "The hall's new class includes Cher, Mary J. Blige and Dave Matthews Band.",
+            "Cher, Mary J. Blige and Dave Matthews Band",
+        ),
+        # a name beside another with no "and" is no list
+        ("The new class, Cher, was inducted.", "Cher"),
+    ],
+)
+def test_a_name_in_a_list_answers_with_the_list(sentence: str, short: str) -> None:
+    judgement = judge(analyse("Which artist was inducted into the hall?"), _context(sentence))
     assert judgement.short_answer is not None and judgement.short_answer.text == short
 
 

@@ -1197,6 +1197,7 @@ def _renamed(analysis: Analysis, sentence: str, word_vector: Callable[[str], np.
     words = tokens(sentence)
     return any(
         stem(word.lower) == head
+        and sentence[before.end : word.start] == " "
         and (_modifier(before) or bool(_ATTRIBUTIVE.fullmatch(before.text)))
         and stem(before.lower) != modifier
         and float(word_vector(asked) @ word_vector(before.lower)) < CONTRADICTING
@@ -1459,6 +1460,8 @@ def _answer_span(
         return fit * 100 + (50 if inside else 0) - _distance(span, anchors, sentence) / 10
 
     fit, span = max(found, key=rank)
+    if span.kind in NAME_KINDS:
+        span = _listed(span, [other for _, other in found if other.kind in NAME_KINDS], sentence)
     if (
         window is not None
         and expected is None
@@ -1466,6 +1469,30 @@ def _answer_span(
     ):
         span = window  # a question of no particular kind: the words where its wh-phrase stands
     return (fit if expected is not None else None), span
+
+
+def _listed(span: Span, names: Sequence[Span], sentence: str) -> Span:
+    """The list of names a name stands in ("Cher, Mary J. Blige and Dave Matthews Band"), or the
+    name alone: a question asking for one of them is answered by them all, as the article gives them."""
+    ordered = sorted(names, key=lambda other: other.start)
+    at = next((i for i, other in enumerate(ordered) if other == span), None)
+    if at is None:
+        return span
+    first = last = at
+    while first > 0 and _LIST_GAP.fullmatch(sentence[ordered[first - 1].end : ordered[first].start]):
+        first -= 1
+    while last + 1 < len(ordered) and _LIST_GAP.fullmatch(
+        sentence[ordered[last].end : ordered[last + 1].start]
+    ):
+        last += 1
+    gaps = [sentence[ordered[i].end : ordered[i + 1].start] for i in range(first, last)]
+    if not any(re.search(r"\b(?:and|or)\b", gap) for gap in gaps):
+        return span  # "Shinzo Abe, Japan's former leader": a name and another beside it, no list
+    start, end = ordered[first].start, ordered[last].end
+    return Span(sentence[start:end], start, end, span.kind)
+
+
+_LIST_GAP = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
 
 
 _ANY_NAME = dict.fromkeys(NAME_KINDS, 1.0)
