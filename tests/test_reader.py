@@ -112,11 +112,12 @@ def test_an_ordinal_used_as_an_adverb_is_no_constraint(question: str) -> None:
         ("Gusts of up to 148 km/h toppled trees.", {("148 km/h", Kind.NUMBER)}),
         # an initial stands inside a name; a title goes only when two words or more are left
         (
-            "Mary J. Blige joined Prince William and Mayor Ingrid Vallen.",
+            "Mary J. Blige joined Prince William, Mayor Ingrid Vallen and Prime Minister Narendra Modi.",
             {
                 ("Mary J. Blige", Kind.PERSON),
                 ("Prince William", Kind.PERSON),
                 ("Ingrid Vallen", Kind.PERSON),
+                ("Narendra Modi", Kind.PERSON),
             },
         ),
         # a body's name runs across a plural possessive, and a chamber is a body

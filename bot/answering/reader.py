@@ -389,7 +389,7 @@ _PLACE_WORDS = frozenset(
 )
 _TITLES = frozenset(
     """
-    mr mrs ms miss dr prof sir dame lord lady president vice-president chancellor minister premier
+    mr mrs ms miss dr prof sir dame lord lady president vice-president chancellor prime minister premier
     governor senator sen rep representative mayor king queen prince princess pope bishop judge justice
     ceo chief chairman chairwoman chair founder director coach manager captain striker midfielder
     defender goalkeeper player referee spokesman spokeswoman spokesperson secretary general gen col
@@ -449,8 +449,8 @@ def name_spans(sentence: str, vocabulary: Vocabulary | None = None) -> list[Span
             head = run[-1].text[: compound.start()]
             run[-1] = Token(head, run[-1].start, run[-1].start + len(head), head.lower())
         titled = run[0].lower in _TITLES and len(run) > 1
-        if titled and len(run) > 2:  # "Mayor Ingrid Vallen" is Ingrid Vallen; "Prince William" stays
-            run = run[1:]
+        while run[0].lower in _TITLES and len(run) > 2:
+            run = run[1:]  # "Prime Minister Narendra Modi" is Narendra Modi; "Prince William" stays
         spans.append(
             Span(
                 sentence[run[0].start : run[-1].end],
