@@ -364,6 +364,20 @@ def test_a_name_in_a_list_answers_with_the_list(sentence: str, short: str) -> No
     assert judgement.short_answer is not None and judgement.short_answer.text == short
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Hackers threatened to leak data stolen from Reddit, according to a post reviewed by CNN.",
+        "(CNN) Hackers threatened to leak data stolen from Reddit.",
+        "Hackers threatened to leak data stolen from Reddit, said Vice News.",
+    ],
+)
+def test_the_source_a_sentence_cites_is_seldom_the_answer(sentence: str) -> None:
+    """The outlet a sentence cites ("reviewed by CNN", "(CNN)") tells who reported, not what."""
+    judgement = judge(analyse("Which tech company did the hackers steal data from?"), _context(sentence))
+    assert judgement.short_answer is not None and judgement.short_answer.text == "Reddit"
+
+
 def test_a_dateline_still_answers_where() -> None:
     judgement = judge(
         analyse("Where were the routers recalled?"), _context("GULLHAVEN — The routers were recalled.")

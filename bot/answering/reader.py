@@ -1443,7 +1443,13 @@ def _answer_span(
     found = [
         (fit, span)
         for span in (_unsaid(span, analysis, sentence) for span in spans(sentence, vocabulary))
-        if (fit := fits.get(span.kind, 0.0) * _unit_fit(analysis, span) * _measure_fit(analysis, span)) > 0
+        if (
+            fit := fits.get(span.kind, 0.0)
+            * _unit_fit(analysis, span)
+            * _measure_fit(analysis, span)
+            * (SOURCE_FIT if _source(span, sentence) else 1.0)
+        )
+        > 0
         and not _said_by_question(span, analysis)
         and (analysis.expects is Kind.PLACE or not _dateline(span, sentence))
     ]
@@ -1493,6 +1499,24 @@ def _listed(span: Span, names: Sequence[Span], sentence: str) -> Span:
 
 
 _LIST_GAP = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
+
+
+SOURCE_FIT = 0.5
+"""How well a name the sentence cites as its source fits an organisation or a name question."""
+_SOURCE_BEFORE = re.compile(
+    r"(?:according to|told|reviewed by|reported by|cited by|quoted by|said)\s+(?:the\s+)?$", re.IGNORECASE
+)
+
+
+def _source(span: Span, sentence: str) -> bool:
+    """Whether a name is cited as the source of what the sentence says ("according to Reuters",
+    "reviewed by CNN", "(CNN)"): it tells who reported, seldom what is asked."""
+    if span.kind not in (Kind.ORGANISATION, Kind.NAME):
+        return False
+    before = sentence[max(0, span.start - 20) : span.start]
+    return bool(_SOURCE_BEFORE.search(before)) or (
+        before.endswith("(") and sentence[span.end : span.end + 1] == ")"
+    )
 
 
 _ANY_NAME = dict.fromkeys(NAME_KINDS, 1.0)
