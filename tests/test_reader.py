@@ -428,6 +428,11 @@ def test_a_number_is_bound_to_the_question_by_the_words_around_it() -> None:
     assert bound(question, stated, next(s for s in spans(stated) if s.kind is Kind.MONEY), unrelated) == 1.0
     far = "The depot was approved by the council on Monday after a long debate about a fund of €4.5 million."
     assert bound(question, far, next(s for s in spans(far) if s.kind is Kind.MONEY), unrelated) == 0.0
+    # what a number counts is said by its own unit too
+    counted = "There are more than 10,000 monkeypox cases in the US, according to the CDC."
+    cases = next(s for s in spans(counted) if s.kind is Kind.NUMBER)
+    assert cases.text == "10,000 monkeypox cases"
+    assert bound(analyse("How many monkeypox cases are there?"), counted, cases, unrelated) == 1.0
 
 
 def test_judge_binds_only_number_answers() -> None:

@@ -1223,7 +1223,8 @@ def bound(
     high: float = 0.5,
 ) -> float:
     """How closely a number is tied to what the question asks: 1.0 when a lowercase content word of
-    the question (or its focus noun) stands within `BOUND_WORDS` words of it, by stem; else the best
+    the question (or its focus noun) stands within `BOUND_WORDS` words of it or in its own unit
+    ("10,000 monkeypox cases"), by stem; else the best
     cosine between the static vectors of such a word and a word there, from `low` (0.0) to `high`
     (1.0). A number whose unit is of the measure asked for ("412 light-years" for "how far") is bound.
 
@@ -1244,12 +1245,10 @@ def bound(
     inside = [i for i, t in enumerate(words) if t.start < span.end and t.end > span.start]
     if not inside:
         return 1.0
-    near = [
+    near = [  # the span's own unit counts: "10,000 monkeypox cases" is bound to "how many cases"
         t.lower
         for t in words[max(0, inside[0] - BOUND_WORDS) : inside[-1] + 1 + BOUND_WORDS]
-        if t.text[0].isalpha()
-        and t.lower not in STOPWORDS
-        and not (span.start <= t.start and t.end <= span.end)
+        if t.text[0].isalpha() and t.lower not in STOPWORDS
     ]
     stems = {stem(word) for word in asked}
     if any(stem(word) in stems for word in near):
