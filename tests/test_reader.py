@@ -378,6 +378,29 @@ def test_the_source_a_sentence_cites_is_seldom_the_answer(sentence: str) -> None
     assert judgement.short_answer is not None and judgement.short_answer.text == "Reddit"
 
 
+@pytest.mark.parametrize(
+    ("question", "sentence", "short"),
+    [
+        ("Who is the mayor of Westmere?", "The plan was backed by mayor Ingrid Vallen.", "Ingrid Vallen"),
+        ("Who is the mayor of Westmere?", "The plan was backed by deputy mayor Ingrid Vallen.", None),
+        ("Who is the deputy mayor?", "The plan was backed by deputy mayor Ingrid Vallen.", "Ingrid Vallen"),
+        ("Who will referee the derby?", "Striker Daniel Okafor scored twice in the derby.", None),
+        ("Who will referee the derby?", "Anna Price, the referee, sent two players off.", "Anna Price"),
+        # a role said of the person, or a "which" question, asks no role of the sentence
+        ("Who will become a professor?", "Peyton Manning will teach at the college.", "Peyton Manning"),
+        ("Which singer released a film?", "Taylor Swift released a concert film.", "Taylor Swift"),
+    ],
+)
+def test_who_is_the_role_needs_a_name_the_sentence_gives_that_role(
+    question: str, sentence: str, short: str | None
+) -> None:
+    """ "Who is the mayor" is answered by a name the sentence calls the mayor, not by a deputy mayor
+    or a striker: a sentence with no such name has no answer of the kind asked."""
+    judgement = judge(analyse(question), _context(sentence))
+    assert (judgement.short_answer.text if judgement.short_answer else None) == short
+    assert (judgement.typed == 0.0) is (short is None)
+
+
 def test_a_dateline_still_answers_where() -> None:
     judgement = judge(
         analyse("Where were the routers recalled?"), _context("GULLHAVEN — The routers were recalled.")

@@ -1452,6 +1452,13 @@ def _answer_span(
         and not _said_by_question(span, analysis)
         and (analysis.expects is Kind.PLACE or not _dateline(span, sentence))
     ]
+    role = _role(analysis)
+    if role is not None:  # "who is the mayor": a name the sentence calls the mayor ("mayor Ingrid Vallen")
+        found = [
+            (fit, span)
+            for fit, span in found
+            if span.kind not in NAME_KINDS or _in_role(span, role, analysis, sentence)
+        ]
     window = aligned_span(analysis, sentence)
     if not found:
         if expected is None or analysis.expects is Kind.NAME:
@@ -1474,6 +1481,41 @@ def _answer_span(
     ):
         span = window  # a question of no particular kind: the words where its wh-phrase stands
     return (fit if expected is not None else None), span
+
+
+_ROLE_CHANGES = frozenset({"deputy", "vice", "assistant", "acting", "former", "interim", "associate"})
+"""Words that make another role of the one after them: a deputy mayor is not the mayor."""
+
+
+_ROLE_LEADS = frozenset(
+    {"is", "was", "are", "were", "will", "would", "be", "the", "a", "an", "current", "new"}
+)
+"""Words between "who" and the role it asks about ("who is the new mayor")."""
+
+
+def _role(analysis: Analysis) -> str | None:
+    """The stem of the role a "who" question asks about, from the titles list: the word just after
+    "who" and its auxiliaries ("who is the mayor", "who will referee"); not a role said of the
+    person ("who will become a professor"). "Which singer" is not asked this way: articles name
+    the singer without the word."""
+    if analysis.expects is not Kind.PERSON or analysis.focus is not None:
+        return None
+    after = tokens(analysis.question[analysis.slot[1] :])
+    head = next((t.lower for t in after if t.lower not in _ROLE_LEADS), None)
+    return stem(head) if head in _TITLES else None
+
+
+def _in_role(span: Span, role: str, analysis: Analysis, sentence: str) -> bool:
+    """Whether the sentence calls the name by the role (a stem), just before it ("deputy mayor Ingrid
+    Vallen" is a deputy mayor, unless the question says "deputy") or just after it ("Okafor, the
+    referee")."""
+    before = tokens(sentence[: span.start])[-3:]
+    after = tokens(sentence[span.end :])[:4]
+    for index, token in enumerate(before):
+        if stem(token.lower) == role:
+            changed = index > 0 and before[index - 1].lower in _ROLE_CHANGES
+            return not changed or analysis.says(before[index - 1].lower)
+    return any(stem(token.lower) == role for token in after)
 
 
 def _listed(span: Span, names: Sequence[Span], sentence: str) -> Span:
