@@ -54,6 +54,7 @@ from bot.answering.reader import (
         ("Why did the central bank cut rates?", Kind.REASON, None),
         ("What happened to the ferries?", Kind.OTHER, None),
         ("Which virus was found in dairy cattle?", Kind.OTHER, "virus"),
+        ("Which two committee members voted against the cut?", Kind.PERSON, "members"),
         # a name inside the phrase after describing words; the "'s" of "what's"
         ("Which former NFL star will teach at his old college?", Kind.PERSON, "star"),
         ("What's the name of the new trend at airports?", Kind.NAME, "trend"),
@@ -399,6 +400,19 @@ def test_who_is_the_role_needs_a_name_the_sentence_gives_that_role(
     judgement = judge(analyse(question), _context(sentence))
     assert (judgement.short_answer.text if judgement.short_answer else None) == short
     assert (judgement.typed == 0.0) is (short is None)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "typed"),
+    [
+        ("The bank cut rates on 6 November 2024.", 1.0),
+        ("The bank cut rates on Thursday.", 0.6),
+        ("The bank cut rates in 2024.", 0.2),
+    ],
+)
+def test_on_what_date_asks_for_a_day(sentence: str, typed: float) -> None:
+    """ "On what date" is answered by a day; a weekday says less, a year hardly anything."""
+    assert judge(analyse("On what date did the bank cut rates?"), _context(sentence)).typed == typed
 
 
 def test_a_dateline_still_answers_where() -> None:

@@ -629,7 +629,7 @@ _FOCUS_KINDS: dict[Kind, str] = {
         spokesperson spokesman spokeswoman scientist journalist pope king queen prince princess senator
         governor mayor footballer athlete striker goalkeeper referee winner host presenter chancellor
         chairman chairwoman executive rapper musician comedian economist politician lawmaker
-        billionaire entrepreneur astronaut designer chef premier""",
+        billionaire entrepreneur astronaut designer chef premier member""",
     Kind.ORGANISATION: """company companies firm automaker carmaker maker manufacturer bank brand
         organisation organization group team club party agency network channel newspaper airline
         retailer chain university school college union government council ministry broadcaster
@@ -1396,7 +1396,7 @@ _FIT: dict[Kind, dict[Kind, float]] = {
     Kind.PERCENT: {Kind.PERCENT: 1.0, Kind.NUMBER: 0.3},
     Kind.DATE: {Kind.DATE: 1.0},
     # names are typed by heuristics (no gazetteer, no tagger): a near kind still fits in part
-    Kind.PERSON: {Kind.PERSON: 1.0, Kind.NAME: 0.8, Kind.ORGANISATION: 0.5, Kind.PLACE: 0.3},
+    Kind.PERSON: {Kind.PERSON: 1.0, Kind.NAME: 0.8, Kind.ORGANISATION: 0.25, Kind.PLACE: 0.3},
     Kind.ORGANISATION: {Kind.ORGANISATION: 1.0, Kind.NAME: 0.8, Kind.PLACE: 0.5, Kind.PERSON: 0.4},
     Kind.PLACE: {Kind.PLACE: 1.0, Kind.NAME: 0.8, Kind.ORGANISATION: 0.5, Kind.PERSON: 0.4},
     Kind.NAME: {Kind.NAME: 1.0, Kind.PERSON: 0.8, Kind.ORGANISATION: 0.8, Kind.PLACE: 0.8},
@@ -1815,9 +1815,21 @@ def _unit_fit(analysis: Analysis, span: Span) -> float:
     return 0.8
 
 
+def _asks_day(analysis: Analysis) -> bool:
+    """Whether the question asks for a day ("on what date", "which day"), not any time ("when")."""
+    return bool(
+        re.fullmatch(r"(?:on )?(?:what|which) (?:date|day)", analysis.question[slice(*analysis.slot)].lower())
+    )
+
+
 def _measure_fit(analysis: Analysis, span: Span) -> float:
     """A count stands in for money or a share only bare ("130,000 vehicles" does not answer "how much
-    does it cost"), and for a share only up to 100."""
+    does it cost"), and for a share only up to 100; "on what date" is answered by a day, poorly by
+    a year or a month ("in 2025")."""
+    if span.kind is Kind.DATE and _asks_day(analysis):
+        if any(re.fullmatch(r"\d{1,2}-\d{1,2}", key) for key in day_keys(span.text)):
+            return 1.0  # "6 January", "Jan. 6, 2025"
+        return 0.6 if re.search(_WEEKDAY, span.text) else 0.2
     if span.kind in (Kind.MONEY, Kind.PERCENT) and analysis.counts:
         return 0.0  # "how many trams" is not answered by "€318 million" or "60 percent"
     if span.kind is Kind.NUMBER and analysis.expects in (Kind.MONEY, Kind.PERCENT):
