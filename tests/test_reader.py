@@ -415,6 +415,12 @@ def test_on_what_date_asks_for_a_day(sentence: str, typed: float) -> None:
     assert judge(analyse("On what date did the bank cut rates?"), _context(sentence)).typed == typed
 
 
+def test_a_date_of_another_year_does_not_answer() -> None:
+    question = analyse("When in 2024 did the stock fall to its low?")
+    assert judge(question, _context("The stock fell to its low on 3 January 2025.")).typed == 0.0
+    assert judge(question, _context("The stock fell to its low on 5 March 2024.")).typed == 1.0
+
+
 def test_a_dateline_still_answers_where() -> None:
     judgement = judge(
         analyse("Where were the routers recalled?"), _context("GULLHAVEN — The routers were recalled.")

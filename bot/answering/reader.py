@@ -1825,7 +1825,12 @@ def _asks_day(analysis: Analysis) -> bool:
 def _measure_fit(analysis: Analysis, span: Span) -> float:
     """A count stands in for money or a share only bare ("130,000 vehicles" does not answer "how much
     does it cost"), and for a share only up to 100; "on what date" is answered by a day, poorly by
-    a year or a month ("in 2025")."""
+    a year or a month ("in 2025"), and a date of another year than the question's not at all."""
+    if span.kind is Kind.DATE:
+        years = {c.keys[0] for c in analysis.numbers if c.anchors_time and c.keys[0].isdigit()}
+        stated = {token.lower for token in tokens(span.text) if _is_year(token.lower)}
+        if years and stated and not stated & years:
+            return 0.0  # "3 January 2025" is no day of 2024
     if span.kind is Kind.DATE and _asks_day(analysis):
         if any(re.fullmatch(r"\d{1,2}-\d{1,2}", key) for key in day_keys(span.text)):
             return 1.0  # "6 January", "Jan. 6, 2025"
