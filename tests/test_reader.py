@@ -55,6 +55,8 @@ from bot.answering.reader import (
         ("What happened to the ferries?", Kind.OTHER, None),
         ("Which virus was found in dairy cattle?", Kind.OTHER, "virus"),
         ("Which two committee members voted against the cut?", Kind.PERSON, "members"),
+        ("Which observatory's spectrograph measured the wobble?", Kind.ORGANISATION, "observatory"),
+        ("In which journal will the paper be published?", Kind.ORGANISATION, "journal"),
         # a name inside the phrase after describing words; the "'s" of "what's"
         ("Which former NFL star will teach at his old college?", Kind.PERSON, "star"),
         ("What's the name of the new trend at airports?", Kind.NAME, "trend"),

@@ -633,7 +633,8 @@ _FOCUS_KINDS: dict[Kind, str] = {
     Kind.ORGANISATION: """company companies firm automaker carmaker maker manufacturer bank brand
         organisation organization group team club party agency network channel newspaper airline
         retailer chain university school college union government council ministry broadcaster
-        publisher startup supermarket insurer lender regulator exchange studio label outlet""",
+        publisher startup supermarket insurer lender regulator exchange studio label outlet journal
+        magazine observatory institute laboratory""",
     Kind.PLACE: """country countries city cities state states town region province nation island place
         location area venue stadium county capital continent port airport street district village
         neighbourhood neighborhood border coast""",
@@ -865,8 +866,8 @@ def _noun_phrase(after: Sequence[Token]) -> list[str]:
         if words and index + 1 < len(after) and after[index + 1].lower in _DETERMINERS:
             break  # "which firmware version fixes the flaw": a word before "the" is a verb
         words.append(word)
-        if len(words) == 3:
-            break
+        if len(words) == 3 or _POSSESSIVE.search(token.text):
+            break  # "which observatory's spectrograph" asks for the observatory
     lexicon = [i for i, w in enumerate(words) if _focus_kind(w) is not None and w not in _DESCRIBING]
     return words[: lexicon[-1] + 1] if lexicon else words
 
