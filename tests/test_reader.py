@@ -255,6 +255,14 @@ def test_a_holiday_states_its_date() -> None:
     assert other.missing == ("26 December",) and other.missing_anchor
 
 
+def test_an_amount_naming_another_measure_is_another_thing() -> None:
+    """ "Its 2% target" does not answer "what was the inflation rate"; "2.4% in the year" may."""
+    question = analyse("What was the core inflation rate in October?")
+    target = judge(question, _context("The bank wants inflation back at its 2% target."), None, _vectors([]))
+    rate = judge(question, _context("Inflation was 2.4% in the year to October."), None, _vectors([]))
+    assert target.missing_anchor and not rate.missing_anchor
+
+
 def test_judge_finds_constraints_in_the_rest_of_the_article() -> None:
     analysis = analyse("How many SU7 sedans did Xiaomi deliver in December 2024?")
     sentence = "It delivered more than 20,000 of them that month."

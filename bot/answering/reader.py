@@ -1131,6 +1131,12 @@ def judge(
         focus = _ramp(best, meaning_floor, meaning_full)
 
     typed, short = _answer_span(analysis, context.sentence, near.vocabulary)
+    if (
+        short is not None
+        and word_vector is not None
+        and _names_other_measure(analysis, context.sentence, short, word_vector)
+    ):
+        missing_anchor = True  # "its 2% target" is no inflation rate
     if analysis.expects is Kind.REASON:  # a why-question is answered by a sentence that gives a cause
         typed = 1.0 if _CAUSE.search(context.sentence) else 0.0
     return Judgement(
@@ -1188,6 +1194,26 @@ def _measured_nouns(text: str) -> set[tuple[float, str, str]]:
     return found
 
 
+def _names_other_measure(
+    analysis: Analysis, sentence: str, span: Span, word_vector: Callable[[str], np.ndarray]
+) -> bool:
+    """Whether an amount answering a measure question is followed by the name of another measure:
+    "its 2% target" does not answer "what was the inflation rate", "a 60 percent stake" no "share"
+    unlike in meaning."""
+    if analysis.expects not in _AMOUNTS or analysis.focus is None or span.kind not in _AMOUNTS:
+        return False
+    after = tokens(sentence[span.end : span.end + 20])[:1]
+    if not after or _focus_kind(after[0].lower) is None:
+        return False
+    word = after[0].lower
+    return stem(word) != stem(analysis.focus) and _unlike(analysis.focus, word, word_vector)
+
+
+def _unlike(word: str, another: str, word_vector: Callable[[str], np.ndarray]) -> bool:
+    """Whether two words name different things by the static vectors (cosine below `CONTRADICTING`)."""
+    return float(word_vector(word) @ word_vector(another)) < CONTRADICTING
+
+
 def _renamed(analysis: Analysis, sentence: str, word_vector: Callable[[str], np.ndarray]) -> bool:
     """Whether the sentence writes the measure the question asks for with another word in front,
     unlike the question's in meaning, and never as asked: "stock price" for "target price"."""
@@ -1201,7 +1227,7 @@ def _renamed(analysis: Analysis, sentence: str, word_vector: Callable[[str], np.
         and sentence[before.end : word.start] == " "
         and (_modifier(before) or bool(_ATTRIBUTIVE.fullmatch(before.text)))
         and stem(before.lower) != modifier
-        and float(word_vector(asked) @ word_vector(before.lower)) < CONTRADICTING
+        and _unlike(asked, before.lower, word_vector)
         for before, word in itertools.pairwise(words)
     )
 
