@@ -123,6 +123,11 @@ def test_an_ordinal_used_as_an_adverb_is_no_constraint(question: str) -> None:
                 ("Narendra Modi", Kind.PERSON),
             },
         ),
+        # clubs and utilities are bodies by their last word
+        (
+            "Eastvale Athletic lost and Coastline Power restored supply.",
+            {("Eastvale Athletic", Kind.ORGANISATION), ("Coastline Power", Kind.ORGANISATION)},
+        ),
         # a body's name runs across a plural possessive, and a chamber is a body
         (
             "The Norland Bankers' Association and the Norland Chamber of Industry objected.",

@@ -371,7 +371,7 @@ _ORG_WORDS = frozenset(
     """
     inc inc. corp corp. corporation co co. ltd ltd. llc plc group holdings company companies bank
     council ministry department agency authority commission committee court university college school
-    chamber
+    chamber athletic wanderers albion power electric utilities telecom
     institute foundation association federation union league party club fc united city rovers
     airlines airways motors motor technologies technology systems labs laboratories partners capital
     fund trust board office bureau service services police army navy force forces government parliament
