@@ -168,18 +168,18 @@ def samples_and_seed(
 def test_near_miss_set_floor(samples_and_seed: store.KnowledgeBase) -> None:
     """The near-miss set (tests/data/near_miss.jsonl, docs/evaluation.md): questions that name stored
     people, companies and places but ask for a fact no article holds, and answerable questions asked
-    in other words than the articles use. Pinned as aggregate floors at the levels measured
-    (0.527 declined, 0.679 correct, 0.161 falsely declined since numbers are bound to the words
-    the question asks with and names are needed for "who"; 0.309, 0.714, 0.143 before): a change
-    that lowers them must say why."""
+    in other words than the articles use. Pinned as aggregate floors below the levels measured
+    (0.691 declined, 0.750 correct, 0.125 falsely declined since contradicting measures, roles
+    and dates are read; 0.527, 0.679, 0.161 before; 0.309, 0.714, 0.143 before number binding): a
+    change that lowers them must say why."""
     questions = load_questions(NEAR_MISS)
     assert sum(not q.answerable for q in questions) >= 40 and sum(q.answerable for q in questions) >= 40
 
     metrics = evaluate(Newsdesk(samples_and_seed, BotSettings()), questions).metrics
 
-    assert metrics.abstention is not None and metrics.abstention >= 0.49
-    assert metrics.answer_accuracy is not None and metrics.answer_accuracy >= 0.64
-    assert metrics.false_abstention is not None and metrics.false_abstention <= 0.2
+    assert metrics.abstention is not None and metrics.abstention >= 0.65
+    assert metrics.answer_accuracy is not None and metrics.answer_accuracy >= 0.71
+    assert metrics.false_abstention is not None and metrics.false_abstention <= 0.16
 
 
 def test_the_settings_default_threshold_is_the_answerers(
