@@ -741,9 +741,14 @@ class Analysis:
         return word.replace(".", "") in self.own_words
 
     @property
+    def wh_phrase(self) -> str:
+        """The question's wh-phrase with its focus noun, lowercase ("how much rain", "on what date")."""
+        return self.question[self.slot[0] : self.slot[1]].lower()
+
+    @property
     def counts(self) -> bool:
         """Whether the question asks "how many": a count, never an amount of money or a share."""
-        return self.question[self.slot[0] : self.slot[1]].lower().startswith("how many")
+        return self.wh_phrase.startswith("how many")
 
     @property
     def names(self) -> list[Constraint]:
@@ -959,6 +964,7 @@ def _ordinal_of_a_thing(question: str, start: int) -> bool:
 
 
 _ORDINAL_LEADS = _DETERMINERS | {"for", "in", "on", "at"}
+"""Words before an ordinal that pick one of several things with it ("the first", "for a second")."""
 
 
 def _modifier(token: Token) -> bool:
@@ -1045,8 +1051,10 @@ class Judgement:
     missing_anchor: bool = False
     """Whether a year, date or ordinal of the question is among them (it pins another story in time),
     a name of the question with a number in it is ("Linkwave R3": another model), or the sentence
-    states another ordinal than the question's ("for the second time" for "the first cut") or
-    measures its noun otherwise ("two-year bonds" for "ten-year bonds", `contradicts`)."""
+    states another ordinal than the question's ("for the second time" for "the first cut"), measures
+    its noun otherwise ("two-year bonds" for "ten-year bonds"), names the measure asked for otherwise
+    ("stock price" for "target price", `contradicts`) or gives the amount as another measure ("its 2%
+    target" for "the inflation rate")."""
     expects: Kind = Kind.OTHER
     """The kind of answer the question asks for."""
     bound: float = 1.0
@@ -1834,7 +1842,7 @@ def _unit_fit(analysis: Analysis, span: Span) -> float:
         return 0.8
     if stem(unit.split()[-1]) == stem(focus) or unit in _MEASURES.get(focus, "").split():
         return 1.0
-    if analysis.question[slice(*analysis.slot)].lower().startswith("how much"):
+    if analysis.wh_phrase.startswith("how much"):
         # an amount of a thing ("how much rain") is measured in units, not counted in schools
         return 1.0 if unit in _MEASURE_UNITS else 0.3
     if focus in _MEASURES or unit in _MEASURE_UNITS:  # "148 km/h" counts nothing
@@ -1844,9 +1852,7 @@ def _unit_fit(analysis: Analysis, span: Span) -> float:
 
 def _asks_day(analysis: Analysis) -> bool:
     """Whether the question asks for a day ("on what date", "which day"), not any time ("when")."""
-    return bool(
-        re.fullmatch(r"(?:on )?(?:what|which) (?:date|day)", analysis.question[slice(*analysis.slot)].lower())
-    )
+    return bool(re.fullmatch(r"(?:on )?(?:what|which) (?:date|day)", analysis.wh_phrase))
 
 
 def _measure_fit(analysis: Analysis, span: Span) -> float:
