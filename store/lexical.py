@@ -298,7 +298,7 @@ class LexicalIndex:
         return [
             term
             for term in terms
-            if self._db.execute(count, (f'"{term}"', TERM_ROWS + 1)).fetchone()[0] <= TERM_ROWS
+            if self._db.execute(count, (match_query([term]), TERM_ROWS + 1)).fetchone()[0] <= TERM_ROWS
         ]
 
     def _live(self, rowids: Sequence[int]) -> dict[int, tuple[str, str, int]]:

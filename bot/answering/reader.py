@@ -493,9 +493,10 @@ class Vocabulary:
         nothing and are not read."""
         words = _LONG_WORD.findall(headline)
         title_case = sum(word[0].isupper() for word in words) > TITLE_CASE * len(words)
-        read = text if title_case or not headline else f"{headline}\n{text}"
+        both = f"{headline}\n{text}"
+        read = text if title_case or not headline else both
         return cls(
-            frozenset(_LOWERCASE_WORD.findall(f"{headline}\n{text}")),
+            frozenset(_LOWERCASE_WORD.findall(both)),
             frozenset(_POSSESSIVE.sub("", word.lower()) for word in _MID_SENTENCE_CAPITAL.findall(read)),
         )
 
@@ -936,7 +937,7 @@ def analyse(question: str) -> Analysis:
         slot_end = wh_end + after[at].end if at is not None else wh_end
         if at is not None and _focus_kind(focus) in _MEASURED and _focus_kind(focus) is expects:
             first = at  # with the lowercase words that modify it: "market share", "delivery target"
-            if first > 0 and (_modifier(after[first - 1]) or _ATTRIBUTIVE.fullmatch(after[first - 1].text)):
+            if first > 0 and _measure_modifier(after[first - 1]):
                 first -= 1
             focus_at = (wh_end + after[first].start, wh_end + after[at].end)
             focus_words = tuple(stem(t.lower) for t in after[first : at + 1])
@@ -952,8 +953,13 @@ def analyse(question: str) -> Analysis:
     )
 
 
+def _measure_modifier(token: Token) -> bool:
+    """A word that makes another measure of the noun after it: a lowercase noun ("market share",
+    `_modifier`) or -ing word ("starting price", "closing price")."""
+    return _modifier(token) or bool(_ATTRIBUTIVE.fullmatch(token.text))
+
+
 _ATTRIBUTIVE = re.compile(r"[a-z]+ing")
-"""A lowercase -ing word before a measure noun describes it: "starting price", "closing price"."""
 
 
 def _ordinal_of_a_thing(question: str, start: int) -> bool:
@@ -1113,14 +1119,6 @@ def judge(
             missing.append(constraint.text)
             # a name with a number in it ("Linkwave R3", "Line 5") the article never states is another thing
             missing_anchor = missing_anchor or any(c.isdigit() for c in constraint.text)
-    # an ordinal of the question the sentence contradicts: "the first cut" and "for the second time"
-    stated_ordinals = {key for *_, key in ordinals(context.sentence)}
-    missing_anchor = missing_anchor or any(
-        c.keys[0].startswith("ord") and stated_ordinals and c.keys[0] not in stated_ordinals
-        for c in analysis.numbers
-    )
-    # a measure of the question the sentence contradicts: "two-year bonds" for "ten-year bonds"
-    missing_anchor = missing_anchor or contradicts(analysis, context.sentence, word_vector)
     numbers_found = []
     for constraint in analysis.numbers:
         numbers_found.append(coverage(constraint))
@@ -1139,12 +1137,7 @@ def judge(
         focus = _ramp(best, meaning_floor, meaning_full)
 
     typed, short = _answer_span(analysis, context.sentence, near.vocabulary)
-    if (
-        short is not None
-        and word_vector is not None
-        and _names_other_measure(analysis, context.sentence, short, word_vector)
-    ):
-        missing_anchor = True  # "its 2% target" is no inflation rate
+    missing_anchor = missing_anchor or contradicts(analysis, context.sentence, short, word_vector)
     if analysis.expects is Kind.REASON:  # a why-question is answered by a sentence that gives a cause
         typed = 1.0 if _CAUSE.search(context.sentence) else 0.0
     return Judgement(
@@ -1168,13 +1161,26 @@ _MEASURE_WORD = re.compile(
 
 
 def contradicts(
-    analysis: Analysis, sentence: str, word_vector: Callable[[str], np.ndarray] | None = None
+    analysis: Analysis,
+    sentence: str,
+    short: Span | None = None,
+    word_vector: Callable[[str], np.ndarray] | None = None,
 ) -> bool:
-    """Whether the sentence measures a noun of the question by another number in the same unit,
-    and never by the question's ("two-year bonds" for "ten-year bonds", "a 30-day ban" for "the
-    90-day ban"), or names the measure asked for otherwise (`_renamed`, with `word_vector`). Like
-    another ordinal, it is about another thing."""
-    if word_vector is not None and _renamed(analysis, sentence, word_vector):
+    """Whether the sentence is about another thing than the question, whatever words they share:
+    it states another ordinal than the question's and not its own ("for the second time" for "the
+    first cut"), measures a noun of the question by another number in the same unit ("two-year
+    bonds" for "ten-year bonds"), or, with `word_vector`, names the measure asked for otherwise
+    ("stock price" for "target price", `_renamed`) or gives its amount `short` as another measure
+    ("its 2% target" for "the inflation rate", `_names_other_measure`)."""
+    stated_ordinals = {key for *_, key in ordinals(sentence)}
+    if stated_ordinals and any(
+        c.keys[0].startswith("ord") and c.keys[0] not in stated_ordinals for c in analysis.numbers
+    ):
+        return True
+    if word_vector is not None and (
+        _renamed(analysis, sentence, word_vector)
+        or (short is not None and _names_other_measure(analysis, sentence, short, word_vector))
+    ):
         return True
     asked = _measured_nouns(analysis.question)
     if not asked:
@@ -1225,15 +1231,15 @@ def _unlike(word: str, another: str, word_vector: Callable[[str], np.ndarray]) -
 def _renamed(analysis: Analysis, sentence: str, word_vector: Callable[[str], np.ndarray]) -> bool:
     """Whether the sentence writes the measure the question asks for with another word in front,
     unlike the question's in meaning, and never as asked: "stock price" for "target price"."""
-    if len(analysis.focus_words) < 2 or _says(analysis.focus_words, sentence):
+    if analysis.focus_at is None or len(analysis.focus_words) < 2 or _says(analysis.focus_words, sentence):
         return False
     modifier, head = analysis.focus_words[-2], analysis.focus_words[-1]
-    asked = tokens(analysis.question[slice(*analysis.focus_at)])[-2].lower  # type: ignore[misc]
+    asked = tokens(analysis.question[analysis.focus_at[0] : analysis.focus_at[1]])[-2].lower
     words = tokens(sentence)
     return any(
         stem(word.lower) == head
         and sentence[before.end : word.start] == " "
-        and (_modifier(before) or bool(_ATTRIBUTIVE.fullmatch(before.text)))
+        and _measure_modifier(before)
         and stem(before.lower) != modifier
         and _unlike(asked, before.lower, word_vector)
         for before, word in itertools.pairwise(words)
@@ -1864,7 +1870,8 @@ def _measure_fit(analysis: Analysis, span: Span) -> float:
         stated = {token.lower for token in tokens(span.text) if _is_year(token.lower)}
         if years and stated and not stated & years:
             return 0.0  # "3 January 2025" is no day of 2024
-    if span.kind is Kind.DATE and _asks_day(analysis):
+        if not _asks_day(analysis):
+            return 1.0
         if any(re.fullmatch(r"\d{1,2}-\d{1,2}", key) for key in day_keys(span.text)):
             return 1.0  # "6 January", "Jan. 6, 2025"
         return 0.6 if re.search(_WEEKDAY, span.text) else 0.2
