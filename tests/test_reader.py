@@ -364,6 +364,20 @@ def test_which_country_is_answered_by_a_country(question: str, short: str) -> No
     assert judgement.short_answer is not None and judgement.short_answer.text == short
 
 
+def test_which_country_is_not_answered_by_another_name() -> None:
+    """The gazetteer lists every country: "which country" gets nothing from a sentence naming none,
+    whatever other names it holds ("Lei", "Xiaomi")."""
+    question = analyse("Which country will Xiaomi's car business enter first when it expands overseas?")
+    for sentence in (
+        "For Lei, who founded Xiaomi as a smartphone company, the car business is the centrepiece.",
+        "Xiaomi plans to sell its cars overseas from 2027, Lei Jun said.",
+    ):
+        judgement = judge(question, _context(sentence))
+        assert judgement.short_answer is None and judgement.typed == 0.0
+    judgement = judge(question, _context("Xiaomi will start selling its cars in the U.S. next year."))
+    assert judgement.short_answer is not None and judgement.short_answer.text == "U.S"
+
+
 @pytest.mark.parametrize(
     ("sentence", "short"),
     [

@@ -26,7 +26,8 @@ sierra leone, singapore, slovakia, slovenia, somalia, south africa, south korea,
 sri lanka, sudan, suriname, sweden, switzerland, syria, taiwan, tajikistan, tanzania, thailand,
 timor-leste, togo, tonga, trinidad, tunisia, turkey, turkiye, turkmenistan, tuvalu, uganda, ukraine,
 united arab emirates, uae, united kingdom, britain, great britain, england, scotland, wales,
-northern ireland, united states, america, usa, uruguay, uzbekistan, vanuatu, vatican, venezuela,
+northern ireland, united states, america, usa, us, u.s, uk, u.k, korea, holland, uruguay, uzbekistan,
+vanuatu, vatican, venezuela,
 vietnam, yemen, zambia, zimbabwe, greenland, hong kong, macau, puerto rico, gaza, west bank, crimea,
 kashmir, tibet
 """
@@ -66,3 +67,6 @@ PLACES = _names(_COUNTRIES, _US_STATES, _REGIONS, _CITIES)
 KINDS_OF_PLACE = {"country": _names(_COUNTRIES), "nation": _names(_COUNTRIES), "state": _names(_US_STATES)}
 """The places of the gazetteer that a question's focus noun asks for ("which country"): countries,
 and states (of the US: the list has no others)."""
+WHOLE_KINDS_OF_PLACE = frozenset({"country", "nation"})
+"""The kinds of place the gazetteer lists in full: "which country" is answered by one of its countries
+or not at all; a state may be of another country than the US."""

@@ -36,7 +36,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from bot.answering.gazetteer import KINDS_OF_PLACE, PLACES
+from bot.answering.gazetteer import KINDS_OF_PLACE, PLACES, WHOLE_KINDS_OF_PLACE
 from store.text import QUESTION_FILLER, STOPWORDS, strip_thousands
 
 
@@ -1838,8 +1838,10 @@ def _unit_fit(analysis: Analysis, span: Span) -> float:
         return 1.0
     words = [t.lower for t in tokens(span.text)]
     if span.kind in NAME_KINDS:
-        if focus in KINDS_OF_PLACE:  # "which country": a country of the gazetteer before a city
-            return 1.0 if " ".join(words) in KINDS_OF_PLACE[focus] else 0.8
+        if focus in KINDS_OF_PLACE:  # "which country": a country of the gazetteer, not a city or a person
+            if " ".join(words) in KINDS_OF_PLACE[focus]:
+                return 1.0
+            return 0.0 if focus in WHOLE_KINDS_OF_PLACE else 0.8
         return 1.0 if stem(focus) in {stem(w) for w in words} else 0.9
     if span.kind is not Kind.NUMBER or analysis.expects is not Kind.NUMBER:
         return 1.0
