@@ -60,6 +60,13 @@ from bot.answering.reader import (
         # a name inside the phrase after describing words; the "'s" of "what's"
         ("Which former NFL star will teach at his old college?", Kind.PERSON, "star"),
         ("What's the name of the new trend at airports?", Kind.NAME, "trend"),
+        # a noun of a person by its ending, however far into the question
+        (
+            "What is the name of the Hong Kong-based equity strategist who commented?",
+            Kind.PERSON,
+            "strategist",
+        ),
+        ("Which physician treated the patient?", Kind.PERSON, "physician"),
     ],
 )
 def test_expected_kind_and_focus(question: str, kind: Kind, focus: str | None) -> None:
@@ -342,6 +349,34 @@ def test_the_short_answer_is_the_name_itself(question: str, sentence: str, short
 def test_which_capitalised_words_are_names(sentence: str, title: str, names: set[str]) -> None:
     vocabulary = facts(sentence, None, title).vocabulary
     assert {span.text for span in spans(sentence, vocabulary) if span.kind in NAME_KINDS} == names
+
+
+@pytest.mark.parametrize(
+    ("sentence", "thing"),
+    [
+        ("Storm Idris swept across the harbour city overnight.", "Storm Idris"),
+        ("Crews cleared roads after Hurricane Milton passed.", "Hurricane Milton"),
+        ("The planet lies 412 light-years from Earth in the constellation Lyra.", "Lyra"),
+        ("Astronomers using the new Aurora Survey Telescope found it.", "Aurora Survey Telescope"),
+    ],
+)
+def test_names_of_things_answer_no_who_where_or_which_company(sentence: str, thing: str) -> None:
+    """A storm, a constellation, a planet or a telescope is named, but is neither a person, a body
+    nor a place; it still answers "which storm"."""
+    vocabulary = facts(sentence, None, "").vocabulary
+    kinds = {span.text: span.kind for span in spans(sentence, vocabulary)}
+    assert kinds[thing] is Kind.THING
+    for question in ("Who runs it?", "Which company runs it?", "Where is it?", "In which journal was it?"):
+        assert judge(analyse(question), _context(sentence)).short_answer is None
+    assert (judge(analyse("Which storm or planet was it?"), _context(sentence)).typed or 0) >= 0.9
+
+
+def test_a_thing_stays_a_thing_without_the_words_the_question_says() -> None:
+    judgement = judge(
+        analyse("What was the name of the storm?"), _context("Storm Idris swept across the harbour city.")
+    )
+    assert judgement.short_answer is not None
+    assert (judgement.short_answer.text, judgement.short_answer.kind) == ("Idris", Kind.THING)
 
 
 def test_a_name_the_question_says_in_a_compound_is_no_answer() -> None:

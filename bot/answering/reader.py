@@ -52,13 +52,16 @@ class Kind(StrEnum):
     PLACE = "place"
     NAME = "name"
     """Any proper name: a film, a product, a storm, an event; or a name not typed further."""
+    THING = "thing"
+    """The name of a thing, not of a person, a body or a place: "Storm Idris", "the constellation
+    Lyra", "the Aurora Survey Telescope" (a noun of such things stands in or before the name)."""
     REASON = "reason"
     """Why, how, what happened: the sentence itself answers; no span is expected."""
     OTHER = "other"
     """What the question asks for could not be told; any sentence may answer."""
 
 
-NAME_KINDS = frozenset({Kind.PERSON, Kind.ORGANISATION, Kind.PLACE, Kind.NAME})
+NAME_KINDS = frozenset({Kind.PERSON, Kind.ORGANISATION, Kind.PLACE, Kind.NAME, Kind.THING})
 """Kinds a name span can have; a `NAME` question accepts any of them."""
 
 
@@ -562,6 +565,15 @@ def _name_kind(run: Sequence[Token], before: Token | None, sentence: str, end: i
         return Kind.PLACE
     if before is not None and before.lower in _TITLES:
         return Kind.PERSON
+    if (len(run) > 1 and lowered[0] in _THINGS) or lowered[-1] in _THINGS or " ".join(lowered) in _BODIES:
+        return Kind.THING  # "Hurricane Milton", "Aurora Wide-Field Survey Telescope", "Earth"
+    if (
+        before is not None
+        and sentence[before.end : run[0].start] == " "
+        and (before.text.islower() or before.start == 0)  # "the constellation Lyra", "Storm Idris swept"
+        and (described := _THINGS_AND_FOCUS.get(before.lower)) is not None
+    ):
+        return described  # "carmaker BYD" is a body, "the constellation Lyra" a thing
     after = sentence[end : end + 12].lower()
     if after.startswith((" said", " says", " told", ", who", " who ")):
         return Kind.PERSON
@@ -644,6 +656,19 @@ _FOCUS_KINDS: dict[Kind, str] = {
 }
 FOCUS = {word: kind for kind, words in _FOCUS_KINDS.items() for word in words.split()}
 """Nouns after "what"/"which" that say what kind of answer a question wants."""
+_THINGS = frozenset(
+    """
+    film movie series book novel song album storm hurricane typhoon cyclone ship planet telescope app
+    constellation galaxy comet asteroid spacecraft satellite rocket vaccine virus variant
+    """.split()  # noqa: SIM905
+)
+"""Nouns of things that are neither people nor bodies nor places: in or before a name, they type it."""
+_BODIES = frozenset("sun moon earth mercury venus mars jupiter saturn uranus neptune pluto".split())  # noqa: SIM905
+"""The solar system's bodies, named alone: things, not places ("412 light-years from Earth")."""
+_THINGS_AND_FOCUS = {
+    **{word: kind for word, kind in FOCUS.items() if kind in (Kind.PERSON, Kind.ORGANISATION, Kind.PLACE)},
+    **dict.fromkeys(_THINGS, Kind.THING),
+}
 _AMOUNTS = frozenset({Kind.NUMBER, Kind.MONEY, Kind.PERCENT})
 """Kinds of answer only a number gives."""
 _MEASURED = _AMOUNTS | {Kind.DATE}
@@ -814,8 +839,9 @@ def expected_kind(question: str) -> tuple[Kind, str | None, tuple[int, int]]:
     # market share", "what is the name of the candidate"), typed by the focus lexicon
     phrase = _noun_phrase(after)
     if phrase and phrase[-1] == "name":  # "the name of the X": X decides
-        at = next(i for i, token in enumerate(after) if token.lower == "name")
-        rest = _noun_phrase(after[at + 1 :])
+        longer = tokens(question[match.end() :])
+        at = next(i for i, token in enumerate(longer) if token.lower == "name")
+        rest = _noun_phrase(longer[at + 1 : at + 9])  # "of the Hong Kong-based equity strategist"
         kind = _focus_kind(rest[-1]) if rest else None
         return (kind if kind is not None else Kind.NAME), (rest[-1] if rest else "name"), where
     if not phrase:
@@ -831,7 +857,14 @@ _CONTRACTION = re.compile(r"^['’]s\b")
 
 
 def _focus_kind(word: str) -> Kind | None:
-    return FOCUS.get(word) or FOCUS.get(word.rstrip("s"))
+    kind = FOCUS.get(word) or FOCUS.get(word.rstrip("s"))
+    if kind is None and _AGENT_NOUN.fullmatch(word):
+        return Kind.PERSON  # "which strategist", "which physician": a person by the word's ending
+    return kind
+
+
+_AGENT_NOUN = re.compile(r"[a-z]{4,}(?:ist|ian)s?")
+"""Nouns of people by their ending: strategist, novelist, physician, historian."""
 
 
 def _question_word(question: str) -> re.Match[str] | None:
@@ -1440,7 +1473,7 @@ _FIT: dict[Kind, dict[Kind, float]] = {
     Kind.PERSON: {Kind.PERSON: 1.0, Kind.NAME: 0.8, Kind.ORGANISATION: 0.25, Kind.PLACE: 0.3},
     Kind.ORGANISATION: {Kind.ORGANISATION: 1.0, Kind.NAME: 0.8, Kind.PLACE: 0.5, Kind.PERSON: 0.4},
     Kind.PLACE: {Kind.PLACE: 1.0, Kind.NAME: 0.8, Kind.ORGANISATION: 0.5, Kind.PERSON: 0.4},
-    Kind.NAME: {Kind.NAME: 1.0, Kind.PERSON: 0.8, Kind.ORGANISATION: 0.8, Kind.PLACE: 0.8},
+    Kind.NAME: {Kind.NAME: 1.0, Kind.THING: 1.0, Kind.PERSON: 0.8, Kind.ORGANISATION: 0.8, Kind.PLACE: 0.8},
 }
 """How well a span of one kind (inner keys) answers a question expecting another (outer keys)."""
 _MEASURES: dict[str, str] = {
@@ -1629,10 +1662,13 @@ def _unsaid(span: Span, analysis: Analysis, sentence: str) -> Span:
         return span
     start, end = span.start + words[drop].start, span.start + words[-1].end
     kept = [Token(t.text, t.start + span.start, t.end + span.start, t.lower) for t in words[drop:]]
-    titled = words[drop - 1].lower.rstrip(".") in _TITLES
-    return Span(
-        sentence[start:end], start, end, Kind.PERSON if titled else _name_kind(kept, None, sentence, end)
-    )
+    if words[drop - 1].lower.rstrip(".") in _TITLES:
+        kind = Kind.PERSON
+    elif span.kind is Kind.THING:
+        kind = Kind.THING  # "Idris" of "Storm Idris" is still a storm
+    else:
+        kind = _name_kind(kept, None, sentence, end)
+    return Span(sentence[start:end], start, end, kind)
 
 
 def full_name(span: Span, context: Context, analysis: Analysis) -> str:
