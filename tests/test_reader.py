@@ -371,6 +371,49 @@ def test_names_of_things_answer_no_who_where_or_which_company(sentence: str, thi
     assert (judge(analyse("Which storm or planet was it?"), _context(sentence)).typed or 0) >= 0.9
 
 
+@pytest.mark.parametrize(
+    ("question", "sentence", "short"),
+    [
+        # a place, a person or a body is no hurricane, no film
+        (
+            "What is the name of the hurricane threatening California?",
+            "The storm was expected to dump rain on the San Francisco Bay Area.",
+            None,
+        ),
+        (
+            "Which film leads the Oscar nominations?",
+            "Director Brady Corbet's The Brutalist leads with 10.",
+            "Brutalist",
+        ),
+        # a country is no city
+        ("Which UK city saw unrest?", "Unrest among young men with roots in India grew.", None),
+        ("Which UK city saw unrest?", "Unrest spread from India to Leicester.", "Leicester"),
+        # an acronym of a thing is no body; a word the question says in another inflection is no answer
+        ("Which automaker lost money?", "The SUV sold well, but Honda lost money.", "Honda"),
+        ("Which Republican candidate won?", "Republicans cheered as Donald Trump won.", "Donald Trump"),
+    ],
+)
+def test_a_name_of_another_kind_of_thing_than_asked_is_no_answer(
+    question: str, sentence: str, short: str | None
+) -> None:
+    judgement = judge(analyse(question), _context(sentence))
+    assert (judgement.short_answer.text if judgement.short_answer else None) == short
+
+
+def test_a_name_with_the_focus_noun_in_it_fits_fully_unless_it_is_a_persons() -> None:
+    """ "Howard University" is a university; "James Singer" is no singer."""
+    assert (
+        judge(
+            analyse("At which university did she speak?"), _context("She spoke at Howard University.")
+        ).typed
+        == 1.0
+    )
+    judgement = judge(
+        analyse("Which singer criticised it?"), _context("Spokesman James Singer criticised it.")
+    )
+    assert judgement.typed is not None and judgement.typed < 1.0
+
+
 def test_a_thing_stays_a_thing_without_the_words_the_question_says() -> None:
     judgement = judge(
         analyse("What was the name of the storm?"), _context("Storm Idris swept across the harbour city.")

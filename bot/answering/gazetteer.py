@@ -70,3 +70,6 @@ and states (of the US: the list has no others)."""
 WHOLE_KINDS_OF_PLACE = frozenset({"country", "nation"})
 """The kinds of place the gazetteer lists in full: "which country" is answered by one of its countries
 or not at all; a state may be of another country than the US."""
+_CITY_STATES = frozenset({"singapore", "hong kong", "macau", "monaco", "vatican", "san marino", "gaza"})
+LANDS = _names(_COUNTRIES, _REGIONS) - _CITY_STATES
+"""Countries and regions that are not cities too: no answer to "which city"."""

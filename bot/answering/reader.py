@@ -36,7 +36,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from bot.answering.gazetteer import KINDS_OF_PLACE, PLACES, WHOLE_KINDS_OF_PLACE
+from bot.answering.gazetteer import KINDS_OF_PLACE, LANDS, PLACES, WHOLE_KINDS_OF_PLACE
 from store.text import QUESTION_FILLER, STOPWORDS, strip_thousands
 
 
@@ -387,7 +387,7 @@ _PLACE_WORDS = frozenset(
     street st road rd lane avenue ave boulevard square park bridge river lake sea ocean bay gulf coast
     island islands mountain mountains mount valley county province state region district city town
     village harbour harbor port airport station stadium arena hall centre center heights hill hills
-    north south east west northern southern eastern western
+    area north south east west northern southern eastern western
     """.split()  # noqa: SIM905
 )
 _TITLES = frozenset(
@@ -558,7 +558,11 @@ def _name_kind(run: Sequence[Token], before: Token | None, sentence: str, end: i
     if " ".join(lowered).replace(".", "") in PLACES:
         return Kind.PLACE
     if any(word in _ORG_WORDS for word in lowered) or (
-        len(run) == 1 and run[0].text.isalpha() and run[0].text.isupper() and len(run[0].text) > 1
+        len(run) == 1
+        and run[0].text.isalpha()
+        and run[0].text.isupper()
+        and len(run[0].text) > 1
+        and lowered[0] not in _THING_ACRONYMS
     ):
         return Kind.ORGANISATION
     if lowered[-1] in _PLACE_WORDS:
@@ -663,6 +667,10 @@ _THINGS = frozenset(
     """.split()  # noqa: SIM905
 )
 """Nouns of things that are neither people nor bodies nor places: in or before a name, they type it."""
+_THING_ACRONYMS = frozenset(
+    "suv suvs ev evs ai gdp cpi ipo tv pc dna rna gps usb api vpn ceo cfo cto coo mp mps pm".split()  # noqa: SIM905
+)
+"""Acronyms of things and roles, not of bodies ("SUV", "GDP", "CEO")."""
 _BODIES = frozenset("sun moon earth mercury venus mars jupiter saturn uranus neptune pluto".split())  # noqa: SIM905
 """The solar system's bodies, named alone: things, not places ("412 light-years from Earth")."""
 _THINGS_AND_FOCUS = {
@@ -763,8 +771,14 @@ class Analysis:
     """The stems of those words, which a sentence states in form when it has them side by side."""
 
     def says(self, word: str) -> bool:
-        """Whether the question has this lowercase word (dots dropped: "u.s." is "us")."""
-        return word.replace(".", "") in self.own_words
+        """Whether the question has this lowercase word, in any inflection (dots dropped: "u.s." is
+        "us"; "republicans" for "republican")."""
+        word = word.replace(".", "")
+        return word in self.own_words or stem(word) in self._own_stems
+
+    @cached_property
+    def _own_stems(self) -> frozenset[str]:
+        return frozenset(stem(word) for word in self.own_words if not word[0].isdigit())
 
     @property
     def wh_phrase(self) -> str:
@@ -1874,11 +1888,7 @@ def _unit_fit(analysis: Analysis, span: Span) -> float:
         return 1.0
     words = [t.lower for t in tokens(span.text)]
     if span.kind in NAME_KINDS:
-        if focus in KINDS_OF_PLACE:  # "which country": a country of the gazetteer, not a city or a person
-            if " ".join(words) in KINDS_OF_PLACE[focus]:
-                return 1.0
-            return 0.0 if focus in WHOLE_KINDS_OF_PLACE else 0.8
-        return 1.0 if stem(focus) in {stem(w) for w in words} else 0.9
+        return _name_fit(focus, span, words)
     if span.kind is not Kind.NUMBER or analysis.expects is not Kind.NUMBER:
         return 1.0
     unit = _NUMERAL.sub("", span.text).strip(" -").lower()
@@ -1892,6 +1902,29 @@ def _unit_fit(analysis: Analysis, span: Span) -> float:
     if focus in _MEASURES or unit in _MEASURE_UNITS:  # "148 km/h" counts nothing
         return 0.3
     return 0.8
+
+
+def _name_fit(focus: str, span: Span, words: Sequence[str]) -> float:
+    """How well a name fits the kind of thing a question's focus noun asks for: a country of the
+    gazetteer answers "which country" and no other name does; no country or region answers "which
+    city"; a person, a body or a place answers no "which hurricane" or "which film"; a name that
+    contains the focus noun fits fully ("Howard University" for "which university"), unless it is a
+    person's ("James Singer" is no singer)."""
+    name = " ".join(words)
+    if focus in KINDS_OF_PLACE:
+        if name in KINDS_OF_PLACE[focus]:
+            return 1.0
+        return 0.0 if focus in WHOLE_KINDS_OF_PLACE else 0.8
+    if focus.rstrip("s") in _SETTLEMENTS and name in LANDS:
+        return 0.0
+    if focus.rstrip("s") in _THINGS and span.kind in (Kind.PERSON, Kind.ORGANISATION, Kind.PLACE):
+        return 0.0
+    if span.kind is not Kind.PERSON and stem(focus) in {stem(word) for word in words}:
+        return 1.0
+    return 0.9
+
+
+_SETTLEMENTS = frozenset({"city", "town", "village", "capital", "port"})
 
 
 def _asks_day(analysis: Analysis) -> bool:
