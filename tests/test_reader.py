@@ -494,6 +494,14 @@ def test_the_source_a_sentence_cites_is_seldom_the_answer(sentence: str) -> None
         ("Who is the deputy mayor?", "The plan was backed by deputy mayor Ingrid Vallen.", "Ingrid Vallen"),
         ("Who will referee the derby?", "Striker Daniel Okafor scored twice in the derby.", None),
         ("Who will referee the derby?", "Anna Price, the referee, sent two players off.", "Anna Price"),
+        # "who leads / runs / is in charge of" asks for a leader by any title
+        ("Who is in charge of the club?", "Striker Daniel Okafor scored twice for the club.", None),
+        (
+            "Who is in charge of the club?",
+            "The reaction was superb, said club manager Helen Marsh.",
+            "Helen Marsh",
+        ),
+        ("Who runs the utility?", "Its chief executive Omar Lind apologised.", "Omar Lind"),
         # a role said of the person, or a "which" question, asks no role of the sentence
         ("Who will become a professor?", "Peyton Manning will teach at the college.", "Peyton Manning"),
         ("Which singer released a film?", "Taylor Swift released a concert film.", "Taylor Swift"),

@@ -1581,29 +1581,42 @@ _ROLE_LEADS = frozenset(
 """Words between "who" and the role it asks about ("who is the new mayor")."""
 
 
-def _role(analysis: Analysis) -> str | None:
-    """The stem of the role a "who" question asks about, from the titles list: the word just after
-    "who" and its auxiliaries ("who is the mayor", "who will referee"); not a role said of the
-    person ("who will become a professor"). "Which singer" is not asked this way: articles name
-    the singer without the word."""
+_LEADING = frozenset({"leads", "led", "heads", "headed", "runs", "ran", "manages", "managed", "charge"})
+"""Words of "who leads / heads / runs / is in charge of": they ask for whoever leads, by any title."""
+_LEADERS = frozenset(
+    stem(word)
+    for word in """
+    manager coach head chief boss director leader chairman chairwoman chair president ceo
+    executive commissioner governor mayor captain principal
+    """.split()  # noqa: SIM905
+)
+
+
+def _role(analysis: Analysis) -> frozenset[str] | None:
+    """The stems of the role a "who" question asks about, from the titles list: the word just after
+    "who" and its auxiliaries ("who is the mayor", "who will referee"), or any leader's title for
+    "who leads / runs / is in charge of"; not a role said of the person ("who will become a
+    professor"). "Which singer" is not asked this way: articles name the singer without the word."""
     if analysis.expects is not Kind.PERSON or analysis.focus is not None:
         return None
     after = tokens(analysis.question[analysis.slot[1] :])
-    head = next((t.lower for t in after if t.lower not in _ROLE_LEADS), None)
-    return stem(head) if head in _TITLES else None
+    head = next((t.lower for t in after if t.lower not in _ROLE_LEADS | {"in"}), None)
+    if head in _LEADING:
+        return _LEADERS
+    return frozenset({stem(head)}) if head in _TITLES else None
 
 
-def _in_role(span: Span, role: str, analysis: Analysis, sentence: str) -> bool:
-    """Whether the sentence calls the name by the role (a stem), just before it ("deputy mayor Ingrid
+def _in_role(span: Span, role: frozenset[str], analysis: Analysis, sentence: str) -> bool:
+    """Whether the sentence calls the name by the role (stems), just before it ("deputy mayor Ingrid
     Vallen" is a deputy mayor, unless the question says "deputy") or just after it ("Okafor, the
     referee")."""
     before = tokens(sentence[: span.start])[-3:]
     after = tokens(sentence[span.end :])[:4]
     for index, token in enumerate(before):
-        if stem(token.lower) == role:
+        if stem(token.lower) in role:
             changed = index > 0 and before[index - 1].lower in _ROLE_CHANGES
             return not changed or analysis.says(before[index - 1].lower)
-    return any(stem(token.lower) == role for token in after)
+    return any(stem(token.lower) in role for token in after)
 
 
 def _listed(span: Span, names: Sequence[Span], sentence: str) -> Span:
