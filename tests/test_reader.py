@@ -243,6 +243,22 @@ def test_a_number_measuring_the_same_noun_otherwise_pins_another_thing() -> None
     assert not ten.missing_anchor and not plain.missing_anchor
 
 
+def test_an_amount_in_a_clause_about_someone_else_is_not_the_questions() -> None:
+    """ "On 31 points, while Eastvale drop to ninth": the points are Rovers', not Eastvale's; the
+    same amount in Eastvale's own clause, or in a sentence of one clause, is judged as before."""
+    question = analyse("How many points do Eastvale Athletic have?")
+    rovers = judge(
+        question, _context("The result moves Rovers up to fourth on 31 points, while Eastvale drop to ninth.")
+    )
+    eastvale = judge(
+        question, _context("The result leaves Eastvale on 28 points, while Rovers move up to fourth.")
+    )
+    alone = judge(question, _context("Eastvale have 28 points from 20 games."))
+    assert rovers.missing_anchor
+    assert rovers.short_answer is not None and rovers.short_answer.text == "31 points"
+    assert not eastvale.missing_anchor and not alone.missing_anchor
+
+
 def test_the_measure_asked_for_named_otherwise_is_another_thing() -> None:
     """ "Stock price" does not answer "target price": the question's measure written with another
     word in front, unlike the question's in meaning, is another measure; a word alike in meaning,

@@ -1218,11 +1218,14 @@ def contradicts(
     first cut"), measures a noun of the question by another number in the same unit ("two-year
     bonds" for "ten-year bonds"), or, with `word_vector`, names the measure asked for otherwise
     ("stock price" for "target price", `_renamed`) or gives its amount `short` as another measure
-    ("its 2% target" for "the inflation rate", `_names_other_measure`)."""
+    ("its 2% target" for "the inflation rate", `_names_other_measure`), or gives the amount in a
+    clause about someone else ("on 31 points, while Eastvale drop", `_anothers_amount`)."""
     stated_ordinals = {key for *_, key in ordinals(sentence)}
     if stated_ordinals and any(
         c.keys[0].startswith("ord") and c.keys[0] not in stated_ordinals for c in analysis.numbers
     ):
+        return True
+    if short is not None and analysis.expects in _AMOUNTS and _anothers_amount(analysis, sentence, short):
         return True
     if word_vector is not None and (
         _renamed(analysis, sentence, word_vector)
@@ -1241,6 +1244,33 @@ def contradicts(
         for value, unit, noun in asked
         for other_value, other_unit, other_noun in stated
     )
+
+
+_CLAUSE_JOINS = re.compile(r";|,\s+(?:while|whereas|but|although|though|with)\b|\s+(?:while|whereas)\s+")
+"""Where a sentence joins clauses about different subjects ("..., while Eastvale drop to ninth")."""
+
+
+def _anothers_amount(analysis: Analysis, sentence: str, short: Span) -> bool:
+    """Whether the amount stands in a clause that names someone else and not the question's names,
+    which the sentence states only in another clause ("The result moves Rovers up to fourth on 31
+    points, while Eastvale drop to ninth" gives no points of Eastvale's)."""
+    if not analysis.names:
+        return False
+    joins = [match.start() for match in _CLAUSE_JOINS.finditer(sentence)]
+    if not joins:
+        return False
+    start = max((at for at in joins if at <= short.start), default=0)
+    end = min((at for at in joins if at > short.start), default=len(sentence))
+    clause, rest = sentence[start:end], f"{sentence[:start]} {sentence[end:]}"
+
+    def says_a_name(words: set[str]) -> bool:
+        return any(set(constraint.keys) & words for constraint in analysis.names)
+
+    def words_of(text: str) -> set[str]:
+        return {_POSSESSIVE.sub("", token.lower) for token in tokens(text)}
+
+    someone_else = any(not says_a_name(words_of(span.text)) for span in name_spans(clause))
+    return someone_else and not says_a_name(words_of(clause)) and says_a_name(words_of(rest))
 
 
 def _measured_nouns(text: str) -> set[tuple[float, str, str]]:
