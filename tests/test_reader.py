@@ -60,6 +60,8 @@ from bot.answering.reader import (
         # a name inside the phrase after describing words; the "'s" of "what's"
         ("Which former NFL star will teach at his old college?", Kind.PERSON, "star"),
         ("What's the name of the new trend at airports?", Kind.NAME, "trend"),
+        # a lexicon noun before "a" is still the noun ("rate a year earlier"), a verb before "the" is not
+        ("What was Norland's unemployment rate a year earlier?", Kind.PERCENT, "rate"),
         # a noun of a person by its ending, however far into the question
         (
             "What is the name of the Hong Kong-based equity strategist who commented?",
@@ -428,6 +430,22 @@ def test_a_name_with_the_focus_noun_in_it_fits_fully_unless_it_is_a_persons() ->
         analyse("Which singer criticised it?"), _context("Spokesman James Singer criticised it.")
     )
     assert judgement.typed is not None and judgement.typed < 1.0
+
+
+def test_a_part_of_a_counted_whole_is_counted_with_it() -> None:
+    """ "Five of its seven members": "how many members backed it" is answered by the part, and the
+    whole stands with it."""
+    sentence = "The decision was backed by five of its seven members."
+    judgement = judge(analyse("How many of the committee's members backed the decision?"), _context(sentence))
+    assert judgement.short_answer is not None and judgement.short_answer.text == "five of its seven members"
+
+
+def test_the_wh_phrase_window_does_not_outrank_a_better_kind() -> None:
+    """The subject standing where the question's wh-phrase would ("Governor Elsa Varnholt told") does
+    not outrank a name that fits the kind asked better ("in the capital, Kessby")."""
+    sentence = "Governor Elsa Varnholt told reporters in the capital, Kessby, that inflation was easing."
+    judgement = judge(analyse("What is the name of Norland's capital?"), _context(sentence))
+    assert judgement.short_answer is not None and judgement.short_answer.text == "Kessby"
 
 
 def test_a_thing_stays_a_thing_without_the_words_the_question_says() -> None:

@@ -277,6 +277,12 @@ _VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+){2,}(?![\w.]|\.\d)")
 _UNIT_STOP = STOPWORDS | {"and", "or", "to", "of", "in", "on", "at", "by", "for", "per"}
 
 
+_PARTITIVE = re.compile(
+    rf" of (?:its|the|their|his|her|our) (?:{_DIGITS}|{_WORDS}) [a-z][a-z-]+s\b", re.IGNORECASE
+)
+"""A part of a counted whole, after the part's number: "(five) of its seven members"."""
+
+
 def number_spans(sentence: str) -> list[Span]:
     """Money, percentages and other numbers (with the noun they count: "300,000 vehicles")."""
     spans: list[Span] = []
@@ -296,7 +302,9 @@ def number_spans(sentence: str) -> list[Span]:
         if not free(start, end) or text.lower() in ("one", "half") or _is_year(text):
             continue
         unit = re.match(rf"\s?({_UNITS})(?![\w/])|[\s-]([a-z][a-z-]{{2,}})\b", sentence[end:])
-        if unit and (unit.group(1) or unit.group(2) not in _UNIT_STOP):
+        if (part := _PARTITIVE.match(sentence, end)) is not None:
+            end = part.end()  # "five of its seven members": the five are members too
+        elif unit and (unit.group(1) or unit.group(2) not in _UNIT_STOP):
             end += unit.end()
             plural = re.match(r"\s([a-z][a-z-]{2,}s)\b", sentence[end:])
             if (
@@ -916,8 +924,13 @@ def _noun_phrase(after: Sequence[Token]) -> list[str]:
             and _focus_kind(word) is None
         ):
             break  # "wind speed recorded": the head is the last lexicon noun
-        if words and index + 1 < len(after) and after[index + 1].lower in _DETERMINERS:
-            break  # "which firmware version fixes the flaw": a word before "the" is a verb
+        if (
+            words
+            and index + 1 < len(after)
+            and after[index + 1].lower in _DETERMINERS
+            and (_focus_kind(word) is None or word.endswith("s"))
+        ):
+            break  # "which firmware version fixes the flaw": a word before "the" is a verb, not "rate a year"
         words.append(word)
         if len(words) == 3 or _POSSESSIVE.search(token.text):
             break  # "which observatory's spectrograph" asks for the observatory
@@ -1587,7 +1600,7 @@ def _answer_span(
     def rank(item: tuple[float, Span]) -> float:
         fit, span = item
         inside = window is not None and window.start <= span.start and span.end <= window.end
-        return fit * 100 + (50 if inside else 0) - _distance(span, anchors, sentence) / 10
+        return fit * 100 + (WINDOW_RANK if inside else 0) - _distance(span, anchors, sentence) / 10
 
     fit, span = max(found, key=rank)
     if span.kind in NAME_KINDS:
@@ -1599,6 +1612,13 @@ def _answer_span(
     ):
         span = window  # a question of no particular kind: the words where its wh-phrase stands
     return (fit if expected is not None else None), span
+
+
+WINDOW_RANK = 30
+"""What standing where the question's wh-phrase stands adds to a span's rank (its fit counts 100):
+it decides between spans of the same kind, but does not make a person ("Governor Elsa Varnholt
+told reporters") outrank a name that fits better ("in the capital, Kessby" for "Norland's
+capital")."""
 
 
 _ROLE_CHANGES = frozenset({"deputy", "vice", "assistant", "acting", "former", "interim", "associate"})
