@@ -362,6 +362,13 @@ def test_the_short_answer_is_the_name_itself(question: str, sentence: str, short
         ("Researchers said the planet is rocky.", "Researchers Say Planet Is Rocky", set()),
         # a place of the gazetteer opening a sentence is a name, everyday word or not
         ("Cuba's power grid collapsed overnight.", "Power grid collapse", {"Cuba"}),
+        # a body's name runs on through "for"
+        (
+            "It was led by Dr. Mariam Halloran of the Ridgecrest Institute for Astrophysics.",
+            "",
+            {"Mariam Halloran", "Ridgecrest Institute for Astrophysics"},
+        ),
+        ("The Centre for Policy Studies said so, for Reuters.", "", {"Centre for Policy Studies", "Reuters"}),
     ],
 )
 def test_which_capitalised_words_are_names(sentence: str, title: str, names: set[str]) -> None:

@@ -407,6 +407,10 @@ _TITLES = frozenset(
     lt sgt officer author editor analyst economist researcher professor actor actress singer star
     """.split()  # noqa: SIM905
 )
+_FOR_BODIES = frozenset(
+    {"centre", "center", "centers", "centres", "society", "alliance", "coalition", "campaign"}
+)
+"""Words of bodies named "... for ..." besides those of `_ORG_WORDS` ("Centre for Policy Studies")."""
 _PLACE_PREPOSITIONS = frozenset({"in", "at", "near", "from", "to", "across", "around", "outside", "inside"})
 _CONNECTORS = frozenset({"of", "de", "du", "van", "von", "der", "la", "le", "&", "bin", "al"})
 _NOT_NAMES = STOPWORDS | frozenset(
@@ -440,7 +444,11 @@ def name_spans(sentence: str, vocabulary: Vocabulary | None = None) -> list[Span
             and (
                 _name_word(words, end + 1, vocabulary)
                 or (
-                    words[end + 1].lower in _CONNECTORS
+                    (
+                        words[end + 1].lower in _CONNECTORS
+                        # "Ridgecrest Institute for Astrophysics", "Centre for Policy Studies"
+                        or (words[end + 1].lower == "for" and words[end].lower in _ORG_WORDS | _FOR_BODIES)
+                    )
                     and end + 2 < len(words)
                     and _joined(sentence, words[end + 1], words[end + 2])
                     and _name_word(words, end + 2, vocabulary)
@@ -565,12 +573,16 @@ def _name_kind(run: Sequence[Token], before: Token | None, sentence: str, end: i
     lowered = [token.lower for token in run]
     if " ".join(lowered).replace(".", "") in PLACES:
         return Kind.PLACE
-    if any(word in _ORG_WORDS for word in lowered) or (
-        len(run) == 1
-        and run[0].text.isalpha()
-        and run[0].text.isupper()
-        and len(run[0].text) > 1
-        and lowered[0] not in _THING_ACRONYMS
+    if (
+        any(word in _ORG_WORDS for word in lowered)
+        or "for" in lowered
+        or (
+            len(run) == 1
+            and run[0].text.isalpha()
+            and run[0].text.isupper()
+            and len(run[0].text) > 1
+            and lowered[0] not in _THING_ACRONYMS
+        )
     ):
         return Kind.ORGANISATION
     if lowered[-1] in _PLACE_WORDS:
