@@ -115,11 +115,18 @@ class Token:
 
 def tokens(text: str) -> list[Token]:
     """The words and numbers of a text, with their character offsets."""
-    return [
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=4_096)
+def _tokens(text: str) -> tuple[Token, ...]:
+    """`tokens`, kept for the texts read again and again: a question's sentences are tokenised by
+    each check of the reader."""
+    return tuple(
         Token(word, m.start(), m.end(), _POSSESSIVE.sub("", word.lower()).rstrip("."))
         for m in _WORD.finditer(text)
         for word in (m.group(0),)
-    ]
+    )
 
 
 def word_keys(text: str) -> set[str]:
