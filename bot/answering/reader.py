@@ -115,18 +115,11 @@ class Token:
 
 def tokens(text: str) -> list[Token]:
     """The words and numbers of a text, with their character offsets."""
-    return list(_tokens(text))
-
-
-@lru_cache(maxsize=4_096)
-def _tokens(text: str) -> tuple[Token, ...]:
-    """`tokens`, kept for the texts read again and again: a question's sentences are tokenised by
-    each check of the reader."""
-    return tuple(
+    return [
         Token(word, m.start(), m.end(), _POSSESSIVE.sub("", word.lower()).rstrip("."))
         for m in _WORD.finditer(text)
         for word in (m.group(0),)
-    )
+    ]
 
 
 def word_keys(text: str) -> set[str]:
@@ -418,6 +411,8 @@ _FOR_BODIES = frozenset(
     {"centre", "center", "centers", "centres", "society", "alliance", "coalition", "campaign"}
 )
 """Words of bodies named "... for ..." besides those of `_ORG_WORDS` ("Centre for Policy Studies")."""
+_NAMED_FOR = _ORG_WORDS | _FOR_BODIES
+"""Words of a body's name that "for" and more of the name may follow ("Institute for Astrophysics")."""
 _PLACE_PREPOSITIONS = frozenset({"in", "at", "near", "from", "to", "across", "around", "outside", "inside"})
 _CONNECTORS = frozenset({"of", "de", "du", "van", "von", "der", "la", "le", "&", "bin", "al"})
 _NOT_NAMES = STOPWORDS | frozenset(
@@ -454,7 +449,7 @@ def name_spans(sentence: str, vocabulary: Vocabulary | None = None) -> list[Span
                     (
                         words[end + 1].lower in _CONNECTORS
                         # "Ridgecrest Institute for Astrophysics", "Centre for Policy Studies"
-                        or (words[end + 1].lower == "for" and words[end].lower in _ORG_WORDS | _FOR_BODIES)
+                        or (words[end + 1].lower == "for" and words[end].lower in _NAMED_FOR)
                     )
                     and end + 2 < len(words)
                     and _joined(sentence, words[end + 1], words[end + 2])
@@ -596,7 +591,7 @@ def _name_kind(run: Sequence[Token], before: Token | None, sentence: str, end: i
         return Kind.PLACE
     if before is not None and before.lower in _TITLES:
         return Kind.PERSON
-    if (len(run) > 1 and lowered[0] in _THINGS) or lowered[-1] in _THINGS or " ".join(lowered) in _BODIES:
+    if (len(run) > 1 and lowered[0] in _THINGS) or lowered[-1] in _THINGS or " ".join(lowered) in _CELESTIAL:
         return Kind.THING  # "Hurricane Milton", "Aurora Wide-Field Survey Telescope", "Earth"
     if (
         before is not None
@@ -698,7 +693,7 @@ _THING_ACRONYMS = frozenset(
     "suv suvs ev evs ai gdp cpi ipo tv pc dna rna gps usb api vpn ceo cfo cto coo mp mps pm".split()  # noqa: SIM905
 )
 """Acronyms of things and roles, not of bodies ("SUV", "GDP", "CEO")."""
-_BODIES = frozenset("sun moon earth mercury venus mars jupiter saturn uranus neptune pluto".split())  # noqa: SIM905
+_CELESTIAL = frozenset("sun moon earth mercury venus mars jupiter saturn uranus neptune pluto".split())  # noqa: SIM905
 """The solar system's bodies, named alone: things, not places ("412 light-years from Earth")."""
 _THINGS_AND_FOCUS = {
     **{word: kind for word, kind in FOCUS.items() if kind in (Kind.PERSON, Kind.ORGANISATION, Kind.PLACE)},
@@ -1645,9 +1640,9 @@ _ROLE_CHANGES = frozenset({"deputy", "vice", "assistant", "acting", "former", "i
 
 
 _ROLE_LEADS = frozenset(
-    {"is", "was", "are", "were", "will", "would", "be", "the", "a", "an", "current", "new"}
+    {"is", "was", "are", "were", "will", "would", "be", "the", "a", "an", "current", "new", "in"}
 )
-"""Words between "who" and the role it asks about ("who is the new mayor")."""
+"""Words between "who" and the role it asks about ("who is the new mayor", "who is in charge")."""
 
 
 _LEADING = frozenset({"leads", "led", "heads", "headed", "runs", "ran", "manages", "managed", "charge"})
@@ -1659,6 +1654,7 @@ _LEADERS = frozenset(
     executive commissioner governor mayor captain principal
     """.split()  # noqa: SIM905
 )
+"""Stems of the titles of whoever leads: any of them answers "who leads / runs / is in charge of"."""
 
 
 def _role(analysis: Analysis) -> frozenset[str] | None:
@@ -1669,7 +1665,7 @@ def _role(analysis: Analysis) -> frozenset[str] | None:
     if analysis.expects is not Kind.PERSON or analysis.focus is not None:
         return None
     after = tokens(analysis.question[analysis.slot[1] :])
-    head = next((t.lower for t in after if t.lower not in _ROLE_LEADS | {"in"}), None)
+    head = next((t.lower for t in after if t.lower not in _ROLE_LEADS), None)
     if head in _LEADING:
         return _LEADERS
     return frozenset({stem(head)}) if head in _TITLES else None
@@ -1997,16 +1993,19 @@ def _name_fit(focus: str, span: Span, words: Sequence[str]) -> float:
         if name in KINDS_OF_PLACE[focus]:
             return 1.0
         return 0.0 if focus in WHOLE_KINDS_OF_PLACE else 0.8
-    if focus.rstrip("s") in _SETTLEMENTS and name in LANDS:
+    if focus in _SETTLEMENTS and name in LANDS:
         return 0.0
-    if focus.rstrip("s") in _THINGS and span.kind in (Kind.PERSON, Kind.ORGANISATION, Kind.PLACE):
+    if {focus, focus.rstrip("s")} & _THINGS and span.kind in (Kind.PERSON, Kind.ORGANISATION, Kind.PLACE):
         return 0.0
     if span.kind is not Kind.PERSON and stem(focus) in {stem(word) for word in words}:
         return 1.0
     return 0.9
 
 
-_SETTLEMENTS = frozenset({"city", "town", "village", "capital", "port"})
+_SETTLEMENTS = frozenset(
+    {"city", "cities", "town", "towns", "village", "villages", "capital", "capitals", "port", "ports"}
+)
+"""Focus nouns of places that a country or a region does not answer ("which city")."""
 
 
 def _asks_day(analysis: Analysis) -> bool:
