@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -145,19 +145,33 @@ def packed_vectors(vectors: np.ndarray, bits: int = 6) -> bytes:
     return bytes([bits]) + rows.tobytes()
 
 
-def vectors_from_bytes(data: bytes, dimension: int) -> np.ndarray:
-    """The inverse of `packed_vectors` (or of `int8_vectors`: rows written before it), unit length."""
-    if len(data) % dimension == 0:
-        return vectors_from_int8(data, dimension)
-    bits = data[0]
-    top = 2 ** (bits - 1) - 1
-    rows = np.frombuffer(data, dtype=np.uint8, offset=1).reshape(-1, 4 + (dimension * bits + 7) // 8)
-    scales = rows[:, :4].copy().view(np.float32)
-    codes = np.unpackbits(rows[:, 4:], axis=1)[:, : dimension * bits].reshape(len(rows), dimension, bits)
-    levels = codes @ (1 << np.arange(bits - 1, -1, -1)).astype(np.float32) - top
-    vectors = levels * scales
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms == 0, 1, norms)
+def vectors_from_bytes(blobs: Sequence[bytes], dimension: int) -> list[np.ndarray]:
+    """The inverse of `packed_vectors` (or of `int8_vectors`: rows written before it), unit length,
+    for each blob. The packed blobs of one width are decoded together: a search reads the sentence
+    vectors of some 60 chunks, and numpy's fixed cost per call was most of the work when they were
+    decoded one by one."""
+    decoded: list[np.ndarray | None] = [None] * len(blobs)
+    widths: dict[int, list[int]] = {}
+    for index, data in enumerate(blobs):
+        if len(data) % dimension == 0:
+            decoded[index] = vectors_from_int8(data, dimension)
+        else:
+            widths.setdefault(data[0], []).append(index)
+    for bits, indices in widths.items():
+        top = 2 ** (bits - 1) - 1
+        width = 4 + (dimension * bits + 7) // 8
+        parts = [np.frombuffer(blobs[i], dtype=np.uint8, offset=1).reshape(-1, width) for i in indices]
+        rows = np.concatenate(parts)
+        scales = rows[:, :4].copy().view(np.float32)
+        codes = np.unpackbits(rows[:, 4:], axis=1)[:, : dimension * bits].reshape(len(rows), dimension, bits)
+        levels = codes @ (1 << np.arange(bits - 1, -1, -1)).astype(np.float32) - top
+        vectors = levels * scales
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors /= np.where(norms == 0, 1, norms)
+        offsets = np.cumsum([0, *(len(part) for part in parts)])
+        for index, start, end in zip(indices, offsets[:-1], offsets[1:], strict=True):
+            decoded[index] = vectors[start:end]
+    return [vectors for vectors in decoded if vectors is not None]
 
 
 def pack_vectors(vectors: np.ndarray) -> str:

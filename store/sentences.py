@@ -38,6 +38,5 @@ class SentenceVectors(BlobTable):
 
     def get(self, chunk_ids: Sequence[str], dimension: int) -> dict[str, np.ndarray]:
         """The sentence vectors of each of these chunks that has a row."""
-        return {
-            chunk_id: vectors_from_bytes(data, dimension) for chunk_id, data in self._get(chunk_ids).items()
-        }
+        rows = self._get(chunk_ids)
+        return dict(zip(rows, vectors_from_bytes(list(rows.values()), dimension), strict=True))

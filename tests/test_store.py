@@ -293,6 +293,15 @@ def test_sentence_vectors_are_kept_in_six_bits_and_older_int8_rows_still_read(
     again = kb.sentences.get([hit.chunk.id], kb.embeddings.dimension)[hit.chunk.id]
     assert np.allclose(again, fresh[0], atol=0.01)
 
+    # rows of both widths read together are what each reads alone
+    ids = [other.chunk.id for other in kb.search("storm harbour tram router", k=8)] + [hit.chunk.id]
+    together = kb.sentences.get(ids, kb.embeddings.dimension)
+    assert set(together) == set(ids)
+    for chunk_id in ids:
+        assert np.array_equal(
+            together[chunk_id], kb.sentences.get([chunk_id], kb.embeddings.dimension)[chunk_id]
+        )
+
 
 def test_sentence_vectors_and_texts_of_an_embedded_store_live_beside_chroma(
     kb: store.KnowledgeBase, small_corpus: Path, store_settings: store.StoreSettings
