@@ -222,14 +222,22 @@ def test_a_name_with_a_number_the_article_never_states_is_another_thing() -> Non
 
 def test_an_ordinal_the_sentence_contradicts_pins_another_event() -> None:
     """ "The first cut" is not answered by a sentence about the second, even when the article says
-    "first" elsewhere; a sentence that states no ordinal is judged as before."""
+    "first" elsewhere, nor by any sentence of an article whose lead reports the second; a sentence
+    that states no ordinal, in an article whose lead states none, is judged as before."""
     article = (
         "The bank cut its rate on Thursday for the second time this year. Wages are due in the first quarter."
     )
     question = analyse("When did the bank make its first rate cut?")
     second = judge(question, Context(article.split(". "), 0, article=article))
-    plain = judge(question, _context("The bank cut its rate on Thursday.", article=article))
+    later = judge(question, _context("The cut was 25 basis points.", article=article))
+    plain = judge(
+        question,
+        _context(
+            "The bank cut its rate on Thursday.", article="The bank cut rates. It was its first cut in years."
+        ),
+    )
     assert second.missing_anchor and second.missing == ()
+    assert later.missing_anchor
     assert not plain.missing_anchor
 
 

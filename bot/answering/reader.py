@@ -1131,7 +1131,8 @@ class Judgement:
     missing_anchor: bool = False
     """Whether a year, date or ordinal of the question is among them (it pins another story in time),
     a name of the question with a number in it is ("Linkwave R3": another model), or the sentence
-    states another ordinal than the question's ("for the second time" for "the first cut"), measures
+    or its article's lead (`_lead`) states another ordinal than the question's ("for the second
+    time" for "the first cut"), measures
     its noun otherwise ("two-year bonds" for "ten-year bonds"), names the measure asked for otherwise
     ("stock price" for "target price", `contradicts`) or gives the amount as another measure ("its 2%
     target" for "the inflation rate")."""
@@ -1211,7 +1212,11 @@ def judge(
         focus = _ramp(best, meaning_floor, meaning_full)
 
     typed, short = _answer_span(analysis, context.sentence, near.vocabulary)
-    missing_anchor = missing_anchor or contradicts(analysis, context.sentence, short, word_vector)
+    missing_anchor = (
+        missing_anchor
+        or contradicts(analysis, context.sentence, short, word_vector)
+        or _other_ordinal(analysis, _lead(context))
+    )
     if analysis.expects is Kind.REASON:  # a why-question is answered by a sentence that gives a cause
         typed = 1.0 if _CAUSE.search(context.sentence) else 0.0
     return Judgement(
@@ -1247,10 +1252,7 @@ def contradicts(
     ("stock price" for "target price", `_renamed`) or gives its amount `short` as another measure
     ("its 2% target" for "the inflation rate", `_names_other_measure`), or gives the amount in a
     clause about someone else ("on 31 points, while Eastvale drop", `_anothers_amount`)."""
-    stated_ordinals = {key for *_, key in ordinals(sentence)}
-    if stated_ordinals and any(
-        c.keys[0].startswith("ord") and c.keys[0] not in stated_ordinals for c in analysis.numbers
-    ):
+    if _other_ordinal(analysis, sentence):
         return True
     if short is not None and analysis.expects in _AMOUNTS and _anothers_amount(analysis, sentence, short):
         return True
@@ -1298,6 +1300,30 @@ def _anothers_amount(analysis: Analysis, sentence: str, short: Span) -> bool:
 
     someone_else = any(not says_a_name(words_of(span.text)) for span in name_spans(clause))
     return someone_else and not says_a_name(words_of(clause)) and says_a_name(words_of(rest))
+
+
+def _other_ordinal(analysis: Analysis, text: str) -> bool:
+    """Whether the text states ordinals, none of them the question's ("for the second time" for
+    "the first cut")."""
+    asked = {c.keys[0] for c in analysis.numbers if c.keys[0].startswith("ord")}
+    if not asked:
+        return False
+    stated = {key for *_, key in ordinals(text)}
+    return bool(stated) and not asked <= stated
+
+
+def _lead(context: Context) -> str:
+    """The headline and first sentence of the candidate's article: they say which occurrence of an
+    event the story reports ("cut rates for the second time this year"), so an ordinal of the
+    question they contradict ("its first move of the year") pins another story, whichever of its
+    sentences is read."""
+    body = context.article.lstrip()[:LEAD_CHARS]
+    end = re.search(r"[.!?](?=\s)", body)
+    return f"{context.title}. {body[: end.end()] if end else body}"
+
+
+LEAD_CHARS = 400
+"""Characters of an article's start read for its first sentence."""
 
 
 def _measured_nouns(text: str) -> set[tuple[float, str, str]]:
