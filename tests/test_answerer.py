@@ -171,9 +171,9 @@ def test_near_miss_set_floor(samples_and_seed: store.KnowledgeBase) -> None:
     in other words than the articles use. Pinned as aggregate floors below the levels measured
     (0.714 declined, 0.750 correct, 0.172 falsely declined with the 16 questions written on
     2026-12-02, where names of things, leaders' titles, clauses and the article's lead are read:
-    two wrong answers became declines; 0.691, 0.750, 0.125 on the first 111 questions before that; 0.527, 0.679,
-    0.161 before contradicting measures, roles and dates; 0.309, 0.714, 0.143 before number
-    binding): a change that lowers them must say why."""
+    two wrong answers became declines; 0.691, 0.750, 0.125 on the first 111 questions before that;
+    0.527, 0.679, 0.161 before contradicting measures, roles and dates; 0.309, 0.714, 0.143 before
+    number binding): a change that lowers them must say why."""
     questions = load_questions(NEAR_MISS)
     assert sum(not q.answerable for q in questions) >= 40 and sum(q.answerable for q in questions) >= 40
 
