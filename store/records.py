@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -171,7 +171,7 @@ def vectors_from_bytes(blobs: Sequence[bytes], dimension: int) -> list[np.ndarra
         offsets = np.cumsum([0, *(len(part) for part in parts)])
         for index, start, end in zip(indices, offsets[:-1], offsets[1:], strict=True):
             decoded[index] = vectors[start:end]
-    return [vectors for vectors in decoded if vectors is not None]
+    return cast(list[np.ndarray], decoded)  # every blob decoded above
 
 
 def pack_vectors(vectors: np.ndarray) -> str:

@@ -37,7 +37,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from bot.answering.gazetteer import KINDS_OF_PLACE, LANDS, PLACES, WHOLE_KINDS_OF_PLACE
-from store.text import QUESTION_FILLER, STOPWORDS, strip_thousands
+from store.text import QUESTION_FILLER, STOPWORDS, split_sentences, strip_thousands
 
 
 class Kind(StrEnum):
@@ -823,6 +823,11 @@ class Analysis:
         return [c for c in self.constraints if c.kind in ("number", "date")]
 
     @property
+    def ordinals(self) -> frozenset[str]:
+        """The keys of the ordinals the question states ("the first cut")."""
+        return frozenset(c.keys[0] for c in self.numbers if c.keys[0].startswith("ord"))
+
+    @property
     def words(self) -> list[Constraint]:
         """The content words the question states, other than names and numbers."""
         return [c for c in self.constraints if c.kind == "word"]
@@ -835,7 +840,8 @@ def expected_kind(question: str) -> tuple[Kind, str | None, tuple[int, int]]:
         return Kind.OTHER, None, (0, 0)
     wh = match.group(1).lower()
     where = (match.start(), match.end())
-    after = tokens(_CONTRACTION.sub(lambda m: " " * len(m.group(0)), question[match.end() :]))[:6]
+    following = tokens(_CONTRACTION.sub(lambda m: " " * len(m.group(0)), question[match.end() :]))
+    after = following[:6]
     if wh == "how many":  # the counted noun: its first plural ("home networks", "homes lost power")
         counted = [
             t.lower
@@ -875,9 +881,8 @@ def expected_kind(question: str) -> tuple[Kind, str | None, tuple[int, int]]:
     # market share", "what is the name of the candidate"), typed by the focus lexicon
     phrase = _noun_phrase(after)
     if phrase and phrase[-1] == "name":  # "the name of the X": X decides
-        longer = tokens(question[match.end() :])
-        at = next(i for i, token in enumerate(longer) if token.lower == "name")
-        rest = _noun_phrase(longer[at + 1 : at + 9])  # "of the Hong Kong-based equity strategist"
+        at = next(i for i, token in enumerate(following) if token.lower == "name")
+        rest = _noun_phrase(following[at + 1 : at + 9])  # "of the Hong Kong-based equity strategist"
         kind = _focus_kind(rest[-1]) if rest else None
         return (kind if kind is not None else Kind.NAME), (rest[-1] if rest else "name"), where
     if not phrase:
@@ -1212,11 +1217,8 @@ def judge(
         focus = _ramp(best, meaning_floor, meaning_full)
 
     typed, short = _answer_span(analysis, context.sentence, near.vocabulary)
-    missing_anchor = (
-        missing_anchor
-        or contradicts(analysis, context.sentence, short, word_vector)
-        or _other_ordinal(analysis, _lead(context))
-    )
+    lead = _lead(context) if analysis.ordinals else ""
+    missing_anchor = missing_anchor or contradicts(analysis, context.sentence, short, word_vector, lead)
     if analysis.expects is Kind.REASON:  # a why-question is answered by a sentence that gives a cause
         typed = 1.0 if _CAUSE.search(context.sentence) else 0.0
     return Judgement(
@@ -1244,15 +1246,17 @@ def contradicts(
     sentence: str,
     short: Span | None = None,
     word_vector: Callable[[str], np.ndarray] | None = None,
+    lead: str = "",
 ) -> bool:
     """Whether the sentence is about another thing than the question, whatever words they share:
-    it states another ordinal than the question's and not its own ("for the second time" for "the
-    first cut"), measures a noun of the question by another number in the same unit ("two-year
-    bonds" for "ten-year bonds"), or, with `word_vector`, names the measure asked for otherwise
-    ("stock price" for "target price", `_renamed`) or gives its amount `short` as another measure
-    ("its 2% target" for "the inflation rate", `_names_other_measure`), or gives the amount in a
-    clause about someone else ("on 31 points, while Eastvale drop", `_anothers_amount`)."""
-    if _other_ordinal(analysis, sentence):
+    it, or the `lead` of its article (`_lead`), states another ordinal than the question's and not
+    its own ("for the second time" for "the first cut"), measures a noun of the question by another
+    number in the same unit ("two-year bonds" for "ten-year bonds"), or, with `word_vector`, names
+    the measure asked for otherwise ("stock price" for "target price", `_renamed`) or gives its
+    amount `short` as another measure ("its 2% target" for "the inflation rate",
+    `_names_other_measure`), or gives the amount in a clause about someone else ("on 31 points,
+    while Eastvale drop", `_anothers_amount`)."""
+    if _other_ordinal(analysis, sentence) or _other_ordinal(analysis, lead):
         return True
     if short is not None and analysis.expects in _AMOUNTS and _anothers_amount(analysis, sentence, short):
         return True
@@ -1296,7 +1300,7 @@ def _anothers_amount(analysis: Analysis, sentence: str, short: Span) -> bool:
         return any(set(constraint.keys) & words for constraint in analysis.names)
 
     def words_of(text: str) -> set[str]:
-        return {_POSSESSIVE.sub("", token.lower) for token in tokens(text)}
+        return {token.lower for token in tokens(text)}  # "Eastvale's" is "eastvale"
 
     someone_else = any(not says_a_name(words_of(span.text)) for span in name_spans(clause))
     return someone_else and not says_a_name(words_of(clause)) and says_a_name(words_of(rest))
@@ -1305,11 +1309,10 @@ def _anothers_amount(analysis: Analysis, sentence: str, short: Span) -> bool:
 def _other_ordinal(analysis: Analysis, text: str) -> bool:
     """Whether the text states ordinals, none of them the question's ("for the second time" for
     "the first cut")."""
-    asked = {c.keys[0] for c in analysis.numbers if c.keys[0].startswith("ord")}
-    if not asked:
+    if not analysis.ordinals:
         return False
     stated = {key for *_, key in ordinals(text)}
-    return bool(stated) and not asked <= stated
+    return bool(stated) and not analysis.ordinals <= stated
 
 
 def _lead(context: Context) -> str:
@@ -1317,9 +1320,8 @@ def _lead(context: Context) -> str:
     event the story reports ("cut rates for the second time this year"), so an ordinal of the
     question they contradict ("its first move of the year") pins another story, whichever of its
     sentences is read."""
-    body = context.article.lstrip()[:LEAD_CHARS]
-    end = re.search(r"[.!?](?=\s)", body)
-    return f"{context.title}. {body[: end.end()] if end else body}"
+    first = split_sentences(context.article[:LEAD_CHARS])
+    return f"{context.title}. {first[0].text if first else ''}"
 
 
 LEAD_CHARS = 400
