@@ -94,7 +94,7 @@ class SentenceTransformerEmbeddings(Embeddings):
         self,
         model_path: str | Path | None = None,
         *,
-        batch_size: int = 64,
+        batch_size: int = 16,
         device: str = "cpu",
         precision: Precision = "auto",
     ) -> None:
