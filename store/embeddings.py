@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -67,15 +67,8 @@ class QueryEncoding:
 
     def span_vector(self, start: int, end: int) -> np.ndarray | None:
         """The unit mean vector of the word pieces starting inside characters [start, end), if any."""
-        inside = (
-            (self.offsets[:, 1] > self.offsets[:, 0])
-            & (self.offsets[:, 0] >= start)
-            & (self.offsets[:, 0] < end)
-        )
-        if not inside.any():
-            return None
-        mean = self.token_vectors[inside].mean(axis=0)
-        return mean / (np.linalg.norm(mean) or 1.0)
+        pooled, found = span_means(self.token_vectors, self.offsets, [(start, end)])
+        return pooled[0] if found[0] else None
 
 
 class SentenceTransformerEmbeddings(Embeddings):
@@ -147,31 +140,45 @@ class SentenceTransformerEmbeddings(Embeddings):
 
         A span's vector is the mean of the token embeddings inside it, normalised: exactly how
         the model pools a whole passage, restricted to one sentence in its context. Ingest
-        stores them so that answering can rank sentences without running the model again.
+        stores them so that answering can rank sentences without running the model again. A
+        span the model's 256-token window cut off gets its passage's vector.
         """
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32), []
-        model = self.model
-        outputs: list[dict[str, Any]] = model.encode(  # type: ignore[assignment]
-            list(texts),
-            batch_size=self.batch_size,
-            output_value=None,
-            convert_to_numpy=False,
-            show_progress_bar=False,
-        )
-        offsets = model.tokenizer(
-            list(texts), return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length
-        )["offset_mapping"]
-        vectors = np.stack([output["sentence_embedding"].float().numpy() for output in outputs])
-        span_vectors = [
-            _pool_spans(
-                output["token_embeddings"].float().numpy(), np.asarray(token_offsets), text_spans, vector
-            )
-            for output, token_offsets, text_spans, vector in zip(
-                outputs, offsets, spans, vectors, strict=True
-            )
-        ]
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        span_vectors: list[np.ndarray] = [vectors[:0]] * len(texts)
+        for index, vector, tokens, offsets in self._read(texts):
+            vectors[index] = vector
+            pooled, found = span_means(tokens, offsets, spans[index])
+            pooled[~found] = vector
+            span_vectors[index] = pooled
         return vectors, span_vectors
+
+    def _read(self, texts: Sequence[str]) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+        """Each text's index, unit vector, token vectors and their (start, end) characters, in
+        batches of similar length, from one tokenizer call and one forward pass per batch (what
+        `SentenceTransformer.encode` does, keeping the offsets it drops). Padding's offsets are
+        (0, 0), as the special tokens' are."""
+        import torch
+
+        model = self.model
+        order = sorted(range(len(texts)), key=lambda index: -len(texts[index]))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            features = model.tokenizer(
+                [texts[index] for index in rows],
+                padding=True,
+                truncation=True,
+                max_length=model.max_seq_length,
+                return_offsets_mapping=True,
+                return_tensors="pt",
+            )
+            offsets = features.pop("offset_mapping").numpy()
+            with torch.inference_mode():
+                output = model(dict(features))
+            vectors = output["sentence_embedding"].float()
+            vectors = torch.nn.functional.normalize(vectors, dim=1).numpy()
+            tokens = output["token_embeddings"].float().numpy()
+            for row, index in enumerate(rows):
+                yield index, vectors[row], tokens[row], offsets[row]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word-piece counts of texts, without special tokens, as the model would see them."""
@@ -212,20 +219,8 @@ class SentenceTransformerEmbeddings(Embeddings):
         return self._cached(self._query_cache, text, self._query_encoding, 256)
 
     def _query_encoding(self, text: str) -> QueryEncoding:
-        model = self.model
-        outputs: list[dict[str, Any]] = model.encode(  # type: ignore[assignment]
-            [text], output_value=None, convert_to_numpy=False, show_progress_bar=False
-        )
-        output = outputs[0]
-        offsets = model.tokenizer(
-            [text], return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length
-        )["offset_mapping"][0]
-        vector = output["sentence_embedding"].float().numpy()
-        return QueryEncoding(
-            vector / (np.linalg.norm(vector) or 1.0),
-            output["token_embeddings"].float().numpy()[: len(offsets)],
-            np.asarray(offsets, dtype=np.int64).reshape(-1, 2),
-        )
+        _, vector, tokens, offsets = next(self._read([text]))
+        return QueryEncoding(vector, tokens, offsets.astype(np.int64))
 
     def _cached(self, cache: dict[str, T], key: str, make: Callable[[str], T], limit: int) -> T:
         """`make(key)`, kept in `cache` (at most `limit` entries, the oldest dropped first). Made outside
@@ -254,7 +249,7 @@ def _load(path: str, device: str, precision: str = "fp32") -> SentenceTransforme
     transformers_logging.disable_progress_bar()
 
     logger.info("loading embedding model from %s (%s)", path, precision)
-    model = SentenceTransformer(path, device=device)
+    model = SentenceTransformer(path, device=device).eval()
     if precision == "bf16":
         import torch
 
@@ -271,17 +266,19 @@ def _float_token_embeddings(module: Any, inputs: Any, features: dict[str, Any]) 
     return features
 
 
-def _pool_spans(
-    tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]], fallback: np.ndarray
-) -> np.ndarray:
-    """Mean of the token vectors whose characters start inside each span, unit length."""
-    tokens = tokens[: len(offsets)]
-    starts, ends = offsets[:, 0], offsets[:, 1]
-    real = ends > starts  # special tokens ([CLS], [SEP]) have empty offsets
-    pooled = np.empty((len(spans), tokens.shape[1]), dtype=np.float32)
-    for row, (start, end) in enumerate(spans):
-        inside = real & (starts >= start) & (starts < end)
-        # a sentence cut off by the model's 256-token window falls back to the passage vector
-        pooled[row] = tokens[inside].mean(axis=0) if inside.any() else fallback
-    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-    return pooled / np.where(norms == 0, 1, norms)
+def span_means(
+    tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unit mean vectors of the token vectors whose characters start inside each span, and which
+    spans hold any (the others' rows are zero). Special tokens and padding, whose offsets are
+    empty, belong to no span; word pieces run in text order, so a span's pieces are a slice."""
+    real = offsets[:, 1] > offsets[:, 0]
+    starts, vectors = offsets[real, 0], tokens[real]
+    bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    low, high = np.searchsorted(starts, bounds[:, 0]), np.searchsorted(starts, bounds[:, 1])
+    pooled = np.zeros((len(bounds), tokens.shape[1]), dtype=np.float32)
+    for row, (first, end) in enumerate(zip(low, high, strict=True)):
+        if end > first:
+            mean = vectors[first:end].mean(axis=0)
+            pooled[row] = mean / (np.linalg.norm(mean) or 1.0)
+    return pooled, high > low

@@ -8,7 +8,7 @@ import pytest
 
 import ingest
 import store
-from store.embeddings import resolve_precision
+from store.embeddings import resolve_precision, span_means
 
 
 @pytest.mark.parametrize(
@@ -85,3 +85,34 @@ def test_word_vectors_are_static_unit_vectors_alike_for_alike_words(
     assert np.array_equal(cost, embeddings.word_vector("cost"))
     assert float(cost @ price) > float(cost @ compensation) + 0.2
     assert np.linalg.norm(embeddings.word_vector("Linkwave")) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_span_means_pool_the_pieces_starting_inside_each_span() -> None:
+    """Special tokens and padding ((0, 0) offsets) belong to no span; a span with no piece is
+    reported as such, with a zero row."""
+    rng = np.random.default_rng(7)
+    tokens = rng.standard_normal((8, 4)).astype(np.float32)
+    # [CLS], "Rates" "rose" ".", "They" "fell", [SEP], padding
+    offsets = np.array([[0, 0], [0, 5], [6, 10], [10, 11], [12, 16], [17, 21], [0, 0], [0, 0]])
+    pooled, found = span_means(tokens, offsets, [(0, 11), (12, 21), (30, 40)])
+    expected = [tokens[1:4].mean(axis=0), tokens[4:6].mean(axis=0)]
+    for row, mean in enumerate(expected):
+        assert np.allclose(pooled[row], mean / np.linalg.norm(mean), atol=1e-6)
+    assert found.tolist() == [True, True, False] and not pooled[2].any()
+
+
+def test_passage_vectors_are_the_models_own_and_a_cut_off_sentence_falls_back() -> None:
+    """`encode_passages` batches, pads and pools by itself (to keep the offsets): its passage
+    vectors are `SentenceTransformer.encode`'s, whatever the batch mixes; a sentence past the
+    model's 256-token window gets its passage's vector."""
+    model = store.SentenceTransformerEmbeddings(precision="fp32", batch_size=2)
+    long = "Shares rose. " + "The council met again on Tuesday to discuss the budget. " * 40 + "Rain fell."
+    texts = ["Rates rose by a quarter point.", long, "The derby ended 2-1.", "Storm Idris closed ports."]
+    spans = [[(0, 30)], [(0, 12), (len(long) - 10, len(long))], [(0, 20)], [(0, 25)]]
+    vectors, sentences = model.encode_passages(texts, spans)
+    assert float(np.min(np.sum(vectors * model.encode(texts), axis=1))) >= 0.9999
+    assert [len(s) for s in sentences] == [1, 2, 1, 1]
+    assert np.allclose(sentences[1][1], vectors[1])  # "Rain fell." is past the window
+    assert float(sentences[1][0] @ vectors[1]) < 0.99
+    # a one-sentence passage: its sentence is the whole text but [CLS] and [SEP]
+    assert float(sentences[0][0] @ vectors[0]) > 0.95
