@@ -3,11 +3,15 @@ comparable with fp32 ones (so one store can hold both), and the sentence vectors
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import numpy as np
 import pytest
 
 import ingest
 import store
+from store import embeddings
 from store.embeddings import resolve_precision, span_means
 
 
@@ -116,3 +120,31 @@ def test_passage_vectors_are_the_models_own_and_a_cut_off_sentence_falls_back() 
     assert float(sentences[1][0] @ vectors[1]) < 0.99
     # a one-sentence passage: its sentence is the whole text but [CLS] and [SEP]
     assert float(sentences[0][0] @ vectors[0]) > 0.95
+
+
+def test_every_forward_pass_runs_on_the_one_model_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Callers on any thread (LangChain starts one per question) share one thread for the model,
+    so PyTorch keeps one OpenMP team; what they get back is the same."""
+    model = store.SentenceTransformerEmbeddings(precision="fp32")
+    expected = model.encode(["Rates rose.", "The derby ended 2-1."])
+    threads: list[str] = []
+    forward = embeddings._forward
+
+    def recording(*args: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return forward(*args)
+
+    monkeypatch.setattr(embeddings, "_forward", recording)
+    results: list[np.ndarray] = []
+    callers = [
+        threading.Thread(target=lambda: results.append(model.encode(["Rates rose.", "The derby ended 2-1."])))
+        for _ in range(3)
+    ]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    model._query_cache.clear()
+    model.query_vector("Who scored?")
+    assert len(threads) == 4 and {name.split("_")[0] for name in threads} == {"newsdesk-model"}
+    assert all(np.allclose(result, expected, atol=1e-6) for result in results)
