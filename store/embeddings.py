@@ -223,15 +223,24 @@ _MODEL_THREAD = "newsdesk-model"
 _model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_MODEL_THREAD)
 
 
-def on_model_thread(work: Callable[[], T]) -> T:
-    """`work()` (a forward pass) run on the process's one model thread, and its result.
+def _new_model_thread() -> None:
+    """A forked child has no model thread, only its parent's executor: it gets its own."""
+    global _model_thread
+    _model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_MODEL_THREAD)
 
-    PyTorch runs its CPU kernels on an OpenMP team of threads per calling thread, and a team
-    keeps spinning on the cores for a while after its work. LangChain runs a retriever on a new
-    thread for each question, and the bot answers on several: the teams they leave behind took
-    the cores from the next forward pass (a question's encoding 8-10 ms instead of 4.2 on two
-    cores). One thread for every forward pass keeps a single team. Each batch is one call, so
-    questions take turns with a long ingest between its batches.
+
+os.register_at_fork(after_in_child=_new_model_thread)
+
+
+def on_model_thread(work: Callable[[], T]) -> T:
+    """`work()` (loading the model, or a forward pass) run on the process's one model thread.
+
+    PyTorch runs its CPU kernels on an OpenMP team per thread that calls it. Once a second thread
+    has run the model (LangChain runs a retriever on a new thread for each question; the bot
+    answers on several), libgomp holds more threads than there are cores and stops spinning
+    between parallel regions, so every region waits on a wake-up: a question's encoding took 9-10
+    ms instead of 4.2 on two cores, whichever thread called. One thread for all of them keeps one
+    team. Each batch is one call, so questions take turns with a long ingest between its batches.
     """
     if threading.current_thread().name.startswith(_MODEL_THREAD):
         return work()

@@ -3,7 +3,10 @@ comparable with fp32 ones (so one store can hold both), and the sentence vectors
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -148,3 +151,23 @@ def test_every_forward_pass_runs_on_the_one_model_thread(monkeypatch: pytest.Mon
     model.query_vector("Who scored?")
     assert len(threads) == 4 and {name.split("_")[0] for name in threads} == {"newsdesk-model"}
     assert all(np.allclose(result, expected, atol=1e-6) for result in results)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_gets_its_own_model_thread() -> None:
+    """The parent's model thread does not exist in a forked child: it must not wait on it forever."""
+    model = store.SentenceTransformerEmbeddings(precision="fp32")
+    parent = model.encode(["Rates rose."])
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only with the parent's vector
+        os._exit(0 if np.allclose(model.encode(["Rates rose."]), parent, atol=1e-5) else 3)
+    for _ in range(600):  # up to 60 s
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung on the parent's model thread")
+    assert os.waitstatus_to_exitcode(status) == 0
