@@ -386,13 +386,29 @@ class KnowledgeBase:
         hits = self._read(found["ids"], np.asarray(vector, dtype=np.float32), None)
         return sorted(hits.values(), key=lambda hit: hit.chunk.position)
 
-    def article_texts(self, article_ids: Iterable[str]) -> dict[str, str]:
-        """The full text of each of these stored articles."""
+    def article_texts(
+        self, article_ids: Iterable[str], versions: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The full text of each of these stored articles.
+
+        `versions` (article id -> content hash, as search hits' chunks carry it) lets an embedded
+        store read those versions' bodies straight from its side table, without asking Chroma for
+        the current version first; the articles it does not find there are read as without.
+        """
         ids = list(dict.fromkeys(article_ids))
+        found: dict[str, str] = {}
+        if versions and self.texts is not None:
+            keys = {
+                body_key(article_id, versions[article_id]): article_id
+                for article_id in ids
+                if article_id in versions
+            }
+            found = {keys[key]: text for key, (text, _) in self.texts.get(list(keys)).items()}
+        ids = [article_id for article_id in ids if article_id not in found]
         if not ids:
-            return {}
+            return found
         result = self.articles.get(ids=ids, include=["documents", "metadatas"])
-        return dict(
+        return found | dict(
             zip(
                 result["ids"],
                 self._bodies(result["ids"], result["documents"], result["metadatas"]),

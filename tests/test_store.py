@@ -210,6 +210,9 @@ def test_edited_article_replaces_its_old_version(any_kb: store.KnowledgeBase, sm
     hits = [hit for hit in any_kb.search(new_sentence, k=5) if new_sentence in hit.chunk.text]
     assert hits, "the new sentence is not found"
     assert all((h.chunk.article_id, h.chunk.content_hash) == (NORLAND_ID, new.content_hash) for h in hits)
+    # the body of the version a hit came from; a version no longer stored reads as the current one
+    for versions in ({NORLAND_ID: new.content_hash}, {NORLAND_ID: old.content_hash}, None):
+        assert any_kb.article_texts([NORLAND_ID, STORM_ID], versions)[NORLAND_ID] == new.body
 
 
 def test_forget_removes_the_article_and_its_chunks(any_kb: store.KnowledgeBase, small_corpus: Path) -> None:
