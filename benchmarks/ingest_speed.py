@@ -12,9 +12,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
-from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
@@ -60,18 +59,10 @@ def timed(work: Callable[[], T]) -> tuple[T, float, float]:
     return work(), time.perf_counter() - wall, time.process_time() - cpu
 
 
-def first_records(corpus: Path, limit: int, folder: Path) -> Path:
-    """A JSONL file in `folder` holding the first `limit` non-blank lines of `corpus`."""
-    out = folder / f"first-{limit}.jsonl"
+def rounds(corpus: Path, size: int, folder: Path, limit: int | None = None) -> list[Path]:
+    """The corpus (its first `limit` non-blank lines) cut into JSONL files of `size` lines each, in order."""
     with corpus.open(encoding="utf-8") as source:
-        out.write_text("".join(islice((line for line in source if line.strip()), limit)), encoding="utf-8")
-    return out
-
-
-def rounds(corpus: Path, size: int, folder: Path) -> list[Path]:
-    """The corpus cut into JSONL files of `size` non-blank lines each, in order."""
-    with corpus.open(encoding="utf-8") as source:
-        lines = [line if line.endswith("\n") else line + "\n" for line in source if line.strip()]
+        lines = [line if line.endswith("\n") else line + "\n" for line in source if line.strip()][:limit]
     paths = []
     for number, start in enumerate(range(0, len(lines), size)):
         path = folder / f"round-{number}.jsonl"
@@ -90,7 +81,7 @@ def chunk_texts(corpus: Path, kb: KnowledgeBase, settings: IngestSettings) -> tu
     return len(articles), [chunk.embedding_text for chunks in chunk_lists for chunk in chunks]
 
 
-def run(corpus: Path, data_dir: Path, scratch: Path) -> Result:
+def run(corpus: Path, data_dir: Path, scratch: Path, limit: int | None = None) -> Result:
     """Bare encode and the first ingest into a fresh store, in turns, then an unchanged re-ingest.
 
     The corpus is taken in rounds of one ingest batch of articles; each round is encoded bare and
@@ -101,7 +92,7 @@ def run(corpus: Path, data_dir: Path, scratch: Path) -> Result:
     load_at_start = os.getloadavg()[0]  # other work on the machine skews every timing below
     settings = IngestSettings()
     kb = open_knowledge_base(StoreSettings(data_dir=data_dir, chroma_url=None))
-    parts = rounds(corpus, settings.ingest_batch, scratch)
+    parts = rounds(corpus, settings.ingest_batch, scratch, limit)
     round_texts = [chunk_texts(path, kb, settings) for path in parts]
     texts = [text for _, part_texts in round_texts for text in part_texts]
     if not texts:
@@ -189,10 +180,7 @@ def main() -> int:
         print(f"error: {args.data_dir} is not empty: the first ingest needs a fresh store", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="newsdesk-bench-", ignore_cleanup_errors=True) as scratch:
-        corpus = first_records(args.corpus, args.limit, Path(scratch)) if args.limit else args.corpus
-        result = replace(
-            run(corpus, args.data_dir or Path(scratch) / "data", Path(scratch)), corpus=str(args.corpus)
-        )
+        result = run(args.corpus, args.data_dir or Path(scratch) / "data", Path(scratch), args.limit)
     report(result, table, args.json)
     return 0 if result.reingest_chunks == 0 else 1  # re-embedding an unchanged corpus is a bug
 
