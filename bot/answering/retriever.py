@@ -78,10 +78,8 @@ class NewsRetriever(BaseRetriever):
 
     def documents(self, ranked: list[tuple[ScoredChunk, float]], as_of: date) -> list[Document]:
         """LangChain Documents of ranked hits, with their articles' texts and the news date as of `as_of`."""
-        texts = self.kb.article_texts(
-            (hit.chunk.article_id for hit, _ in ranked),
-            {hit.chunk.article_id: hit.chunk.content_hash for hit, _ in ranked},
-        )
+        versions = {hit.chunk.article_id: hit.chunk.content_hash for hit, _ in ranked}
+        texts = self.kb.article_texts(versions, versions)
         news_date = self.kb.newest_date(as_of)
         return [
             _document(hit, score, texts.get(hit.chunk.article_id, ""), news_date) for hit, score in ranked
