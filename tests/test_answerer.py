@@ -120,6 +120,9 @@ def test_a_why_question_is_answered_by_the_quote_alone(newsdesk: Newsdesk) -> No
         "How much will the depot for the new tram line cost?",  # the €52 million near it buys trams
         "What share of the market does Xiaomi hold in Europe?",  # 6.62% is a day's gain
         "How much is the Linkwave R2 router's warranty worth?",  # 100 dollars is its price
+        "Why did the council turn down the cheaper bus scheme?",  # it says that it did, not why
+        "Where is the telescope that found KX-2291b based?",  # "Aurora", "KX-2291b" are no places
+        "What CVE identifier does the Linkwave flaw have?",  # no article says "CVE"
     ],
 )
 def test_a_question_the_articles_do_not_answer_is_not_found(newsdesk: Newsdesk, question: str) -> None:

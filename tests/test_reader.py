@@ -153,6 +153,18 @@ def test_typed_spans(sentence: str, expected: set[tuple[str, Kind]]) -> None:
     assert all(sentence[span.start : span.end] == span.text for span in spans(sentence))
 
 
+def test_a_designation_names_a_thing_and_a_letter_before_a_hyphen_nothing() -> None:
+    """A word of letters and digits ("KX-2291b", "SU7") designates a thing, which answers no "where"
+    or "which journal"; the "U" of "U-turn" is no name at all."""
+    kinds = {span.text: span.kind for span in spans("So far KX-2291b and the SU7 impressed Ann Marsh.")}
+    assert kinds["KX-2291b"] is Kind.THING and kinds["SU7"] is Kind.THING
+    for question in ("Where is the telescope located?", "In which journal was the paper published?"):
+        sentence = "KX-2291b is the first confirmed planet from its survey."
+        assert judge(analyse(question), _context(sentence)).short_answer is None
+    assert not spans("The council made a U-turn on the plans.")
+    assert analyse("Who is behind the government U-turn?").names == []
+
+
 def test_a_score_is_not_part_of_a_name() -> None:
     texts = [span.text for span in spans("Harbourside Rovers beat Eastvale Athletic 3-1 at Quayside Park.")]
     assert "Eastvale Athletic" in texts and "Eastvale Athletic 3" not in texts
@@ -391,6 +403,7 @@ def test_which_capitalised_words_are_names(sentence: str, title: str, names: set
         ("Crews cleared roads after Hurricane Milton passed.", "Hurricane Milton"),
         ("The planet lies 412 light-years from Earth in the constellation Lyra.", "Lyra"),
         ("Astronomers using the new Aurora Survey Telescope found it.", "Aurora Survey Telescope"),
+        ("So the Aurora telescope began science operations in late 2024.", "Aurora"),
     ],
 )
 def test_names_of_things_answer_no_who_where_or_which_company(sentence: str, thing: str) -> None:
@@ -652,6 +665,18 @@ def test_judge_binds_only_number_answers() -> None:
     assert judge(analyse("How much did the depot cost?"), _context(sentence)).bound == 1.0  # no vectors
 
 
+def test_a_rare_acronym_the_article_never_states_pins_another_fact() -> None:
+    """A rare acronym of the question ("CVE") that the article never states, nor spells out, names a
+    fact it does not hold; an everyday one ("US") does not pin anything."""
+    article = "Researchers at Northlight Security found the flaw in the Linkwave router."
+    rare = judge(
+        analyse("What CVE identifier was given to the Linkwave flaw?"), _context(article, article=article)
+    )
+    everyday = judge(analyse("Which US firm found the Linkwave flaw?"), _context(article, article=article))
+    assert rare.missing == ("CVE",) and rare.missing_anchor
+    assert everyday.missing == ("US",) and not everyday.missing_anchor
+
+
 def test_no_span_of_the_expected_kind_means_no_fit() -> None:
     analysis = analyse("How much did the depot cost?")
     judgement = judge(analysis, _context("The depot will be built on the site of an old bus garage."))
@@ -664,6 +689,10 @@ def test_a_why_question_needs_a_cause_and_no_span() -> None:
     none = judge(analysis, _context("The bank cut rates on Thursday."))
     assert (cause.typed, cause.short_answer) == (1.0, None)
     assert none.typed == 0.0
+    sent_off = judge(
+        analyse("Why was the captain sent off?"), _context("He was booked twice, for a late challenge.")
+    )
+    assert sent_off.typed == 1.0  # "for a ..." gives the reason for a penalty
 
 
 @pytest.mark.parametrize(

@@ -119,9 +119,11 @@ class ExtractiveAnswerer:
     """Answerability kept when the article does not state another number of the question."""
     name_floor: float = 0.8
     """Answerability kept when the article states none of the question's names."""
-    focus_floor: float = 0.6
+    focus_floor: float = 0.5
     """Answerability kept when the sentence's context does not state the measure the question asks
     for ("market share", "fee", "target")."""
+    reason_floor: float = 0.25
+    """Answerability kept when a why-question's sentence gives no cause or purpose (`reader._CAUSE`)."""
     bound_floor: float = 0.0
     """Answerability kept when a number answer stands among none of the words the question asks with
     (`reader.bound`): it counts something else."""
@@ -241,13 +243,16 @@ class ExtractiveAnswerer:
         A question asking for a kind of answer the sentence has no span of keeps `fit_floor` of it
         (`measure_fit_floor` for a count, money or a share, `nameless_floor` for a person, an
         organisation or a place; a partial fit, such as a count for "how much money", keeps part of
-        the rest); a year, date or ordinal of the question the article never states keeps
-        `anchor_penalty`, another number `number_penalty`; a number that counts something else
+        the rest); a why-question whose sentence gives no cause keeps `reason_floor`; a year, date
+        or ordinal of the question the article never states, or a rare acronym (`reader.judge`),
+        keeps `anchor_penalty`, another number `number_penalty`; a number that counts something else
         (`reader.bound`) keeps `bound_floor`; the article's share of the question's names scales it
         from `name_floor` up.
         """
         value = candidate.evidence * freshness
-        if judgement.typed is not None:
+        if judgement.expects is Kind.REASON:
+            value *= self.reason_floor + (1 - self.reason_floor) * (judgement.typed or 0.0)
+        elif judgement.typed is not None:
             if judgement.typed == 0 and judgement.expects in _NAMED:
                 floor = self.nameless_floor
             else:

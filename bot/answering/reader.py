@@ -468,6 +468,9 @@ def name_spans(sentence: str, vocabulary: Vocabulary | None = None) -> list[Span
         run = words[index : end + 1]
         if (compound := re.search(r"-[a-z]", run[-1].text)) is not None:  # "Hong Kong-listed"
             head = run[-1].text[: compound.start()]
+            if len(run) == 1 and len(head) == 1:  # "U-turn", "X-ray": a word, not a name
+                index = end + 1
+                continue
             run[-1] = Token(head, run[-1].start, run[-1].start + len(head), head.lower())
         titled = run[0].lower in _TITLES and len(run) > 1
         while run[0].lower in _TITLES and len(run) > 2:
@@ -571,10 +574,18 @@ EVERYDAY_SINGULAR = 3.5
 """`rarity` below which a plural's singular is an everyday word (a Zipf frequency above 3)."""
 
 
+_DESIGNATION = re.compile(r"(?=[\w-]*[A-Za-z])(?=[\w-]*\d)[A-Za-z][\w-]*")
+"""A word of letters and digits, such as a catalogue or model designation ("KX-2291b", "SU7")."""
+_NEXT_WORD = re.compile(r" ([a-z]+)\b")
+"""The lowercase word right after a name ("the Aurora telescope")."""
+
+
 def _name_kind(run: Sequence[Token], before: Token | None, sentence: str, end: int) -> Kind:
     lowered = [token.lower for token in run]
     if " ".join(lowered).replace(".", "") in PLACES:
         return Kind.PLACE
+    if len(run) == 1 and _DESIGNATION.fullmatch(run[0].text):
+        return Kind.THING  # "KX-2291b", "SU7": a catalogue or model designation names a thing
     if (
         any(word in _ORG_WORDS for word in lowered)
         or "for" in lowered
@@ -600,6 +611,8 @@ def _name_kind(run: Sequence[Token], before: Token | None, sentence: str, end: i
         and (described := _THINGS_AND_FOCUS.get(before.lower)) is not None
     ):
         return described  # "carmaker BYD" is a body, "the constellation Lyra" a thing
+    if (following := _NEXT_WORD.match(sentence, end)) is not None and following.group(1) in _THINGS:
+        return Kind.THING  # "the Aurora telescope", "the Starliner spacecraft"
     after = sentence[end : end + 12].lower()
     if after.startswith((" said", " says", " told", ", who", " who ")):
         return Kind.PERSON
@@ -1197,8 +1210,11 @@ def judge(
         names.append((found, max(rarity(key) for key in constraint.keys)))
         if found < 0.5:
             missing.append(constraint.text)
-            # a name with a number in it ("Linkwave R3", "Line 5") the article never states is another thing
-            missing_anchor = missing_anchor or any(c.isdigit() for c in constraint.text)
+            # a name with a number in it ("Linkwave R3", "Line 5") the article never states is another
+            # thing; a rare acronym it never states ("CVE") is a fact it does not hold
+            missing_anchor = (
+                missing_anchor or any(c.isdigit() for c in constraint.text) or _rare_acronym(constraint)
+            )
     numbers_found = []
     for constraint in analysis.numbers:
         numbers_found.append(coverage(constraint))
@@ -1234,6 +1250,16 @@ def judge(
         missing_anchor=missing_anchor,
         expects=analysis.expects,
     )
+
+
+def _rare_acronym(constraint: Constraint) -> bool:
+    """Whether a name of the question is an acronym rare in English ("CVE", not "US" or "NHS")."""
+    text = constraint.text.rstrip("'’s")
+    return text.isupper() and 2 <= len(text) <= 5 and text.isalpha() and rarity(text.lower()) >= RARE_ACRONYM
+
+
+RARE_ACRONYM = 3.5
+"""`rarity` from which an acronym is rare."""
 
 
 _MEASURE_WORD = re.compile(
@@ -1449,7 +1475,8 @@ _CAUSE = re.compile(
     r"\b(because|due to|owing to|thanks to|as a result|result of|caused by|blamed|citing|cited|"
     r"in order to|so that|so as to|aimed at|in an effort to|in a bid to|to avoid|to prevent|"
     r"reason|reasons|led to|driven by|amid (?:fears|concerns)|fears? (?:of|that)|"
-    r"concerns? (?:about|over|that)|saying (?:that|it)|noting that|noting|explaining|arguing|warning that)\b",
+    r"concerns? (?:about|over|that)|saying (?:that|it)|noting that|noting|explaining|arguing|warning that|"
+    r"for (?:a|an))\b",
     re.IGNORECASE,
 )
 """Words that introduce a cause or a purpose, which a why-question needs."""
