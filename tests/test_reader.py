@@ -20,6 +20,7 @@ from bot.answering.reader import (
     Kind,
     aligned_span,
     analyse,
+    bodies,
     bound,
     facts,
     full_name,
@@ -163,6 +164,49 @@ def test_a_designation_names_a_thing_and_a_letter_before_a_hyphen_nothing() -> N
         assert judge(analyse(question), _context(sentence)).short_answer is None
     assert not spans("The council made a U-turn on the plans.")
     assert analyse("Who is behind the government U-turn?").names == []
+
+
+def test_a_name_its_article_writes_as_a_bodys_is_no_person_or_place() -> None:
+    """One sense per discourse: an article that writes "Xiaomi shares" or "Xiaomi Corporation" names a
+    company by "Xiaomi" wherever a sentence gives no clue, and a company answers no "who" or "where"."""
+    article = "Xiaomi shares rose on Friday. The rally lifted the middle of Xiaomi's core business."
+    sentence = "The rally lifted the middle of Xiaomi's core business."
+    assert bodies(article) == {"xiaomi"}
+    alone = judge(analyse("Who is the strategist?"), _context(sentence))
+    in_article = judge(analyse("Who is the strategist?"), _context(sentence, article=article))
+    assert alone.short_answer is not None and alone.short_answer.text == "Xiaomi"
+    assert in_article.short_answer is None and in_article.typed == 0.0
+    assert (
+        judge(analyse("Where was Xiaomi's founder born?"), _context(sentence, article=article)).typed == 0.0
+    )
+    company = judge(analyse("Which company gained?"), _context(sentence, article=article))
+    assert company.short_answer is not None and company.short_answer.text == "Xiaomi"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name", "kind"),
+    [
+        # "and" inside a body's name after "the" or a possessive, not between two names
+        (
+            "China's National Development and Reform Commission said so.",
+            "National Development and Reform Commission",
+            Kind.ORGANISATION,
+        ),
+        (
+            "Then the Food and Drug Administration approved it.",
+            "Food and Drug Administration",
+            Kind.ORGANISATION,
+        ),
+        ("Daniel Okafor and Coastline Power agreed.", "Daniel Okafor", Kind.PERSON),
+        ("Fans of the Rovers and Eastvale Athletic sang.", "Eastvale Athletic", Kind.ORGANISATION),
+        # an acronym of a thing, and an awards ceremony, are things
+        ("He will focus on AI models.", "AI", Kind.THING),
+        ("The Golden Globe Awards returned to TV.", "Golden Globe Awards", Kind.THING),
+    ],
+)
+def test_bodies_and_things_joined_or_typed_by_their_words(sentence: str, name: str, kind: Kind) -> None:
+    kinds = {span.text: span.kind for span in spans(sentence)}
+    assert kinds.get(name) is kind, kinds
 
 
 def test_a_score_is_not_part_of_a_name() -> None:

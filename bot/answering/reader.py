@@ -29,7 +29,7 @@ import itertools
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from functools import cached_property, lru_cache
@@ -229,6 +229,9 @@ class Span:
     start: int
     end: int
     kind: Kind
+    attested: bool = False
+    """Whether its article says what kind of name it is elsewhere (`bodies`): a company named where a
+    sentence gives no clue ("the middle of Xiaomi's core business") is still no person or place."""
 
 
 _CURRENCY_SYMBOL = r"(?:US\$|HK\$|A\$|C\$|NZ\$|S\$|R\$|\$|€|£|¥|₹|₩)"
@@ -382,6 +385,7 @@ _ORG_WORDS = frozenset(
     """
     inc inc. corp corp. corporation co co. ltd ltd. llc plc group holdings company companies bank
     council ministry department agency authority commission committee court university college school
+    administration
     chamber athletic wanderers albion power electric utilities telecom
     institute foundation association federation union league party club fc united city rovers
     airlines airways motors motor technologies technology systems labs laboratories partners capital
@@ -450,6 +454,14 @@ def name_spans(sentence: str, vocabulary: Vocabulary | None = None) -> list[Span
                         words[end + 1].lower in _CONNECTORS
                         # "Ridgecrest Institute for Astrophysics", "Centre for Policy Studies"
                         or (words[end + 1].lower == "for" and words[end].lower in _NAMED_FOR)
+                        # "the (China's) National Development and Reform Commission": one body
+                        or (
+                            words[end + 1].lower == "and"
+                            and index > 0
+                            and (words[index - 1].lower == "the" or _POSSESSIVE.search(words[index - 1].text))
+                            and not any(word.lower in _ORG_WORDS for word in words[index : end + 1])
+                            and _body_follows(words, end + 2, sentence, vocabulary)
+                        )
                     )
                     and end + 2 < len(words)
                     and _joined(sentence, words[end + 1], words[end + 2])
@@ -475,18 +487,35 @@ def name_spans(sentence: str, vocabulary: Vocabulary | None = None) -> list[Span
         titled = run[0].lower in _TITLES and len(run) > 1
         while run[0].lower in _TITLES and len(run) > 2:
             run = run[1:]  # "Prime Minister Narendra Modi" is Narendra Modi; "Prince William" stays
-        spans.append(
-            Span(
-                sentence[run[0].start : run[-1].end],
-                run[0].start,
-                run[-1].end,
-                Kind.PERSON
-                if titled
-                else _name_kind(run, words[index - 1] if index else None, sentence, run[-1].end),
-            )
+        kind = (
+            Kind.PERSON
+            if titled
+            else _name_kind(run, words[index - 1] if index else None, sentence, run[-1].end)
         )
+        attested = (
+            vocabulary is not None
+            and len(run) == 1
+            and kind in (Kind.NAME, Kind.PLACE, Kind.ORGANISATION)
+            and run[0].lower not in PLACES
+            and _POSSESSIVE.sub("", run[0].lower) in vocabulary.bodies
+        )
+        if attested:
+            kind = Kind.ORGANISATION  # the article writes it as a body's name elsewhere
+        spans.append(Span(sentence[run[0].start : run[-1].end], run[0].start, run[-1].end, kind, attested))
         index = end + 1
     return spans
+
+
+def _body_follows(words: Sequence[Token], start: int, sentence: str, vocabulary: Vocabulary | None) -> bool:
+    """Whether the name that starts at `start` ends in a body's word ("Reform Commission")."""
+    end = start
+    while end < len(words) and _name_word(words, end, vocabulary):
+        if words[end].lower in _ORG_WORDS:
+            return True
+        if end + 1 == len(words) or not _joined(sentence, words[end], words[end + 1]):
+            return False
+        end += 1
+    return False
 
 
 def _joined(sentence: str, first: Token, second: Token) -> bool:
@@ -509,6 +538,8 @@ class Vocabulary:
 
     lowercase: frozenset[str] = frozenset()
     proper: frozenset[str] = frozenset()
+    bodies: frozenset[str] = frozenset()
+    """Names the text writes as a body's, whatever a sentence says around them (`bodies`)."""
 
     @classmethod
     def of(cls, text: str, headline: str = "") -> Vocabulary:
@@ -522,7 +553,28 @@ class Vocabulary:
         return cls(
             frozenset(_LOWERCASE_WORD.findall(both)),
             frozenset(_POSSESSIVE.sub("", word.lower()) for word in _MID_SENTENCE_CAPITAL.findall(read)),
+            bodies(both),
         )
+
+
+_BODY_CUE = re.compile(
+    r"\b([A-Z][\w&-]*[a-z0-9][\w&-]*)(?:['’]s?)? (?:(?:shares|stock|shareholders|headquarters|founder|"
+    r"co-founder|employees|workforce|subsidiary|spokesperson|spokesman|spokeswoman)\b|"
+    r"(?:Corporation|Corp|Inc|Group|Holdings|Ltd|plc)\b)"
+)
+"""A name followed by what only a body has ("Xiaomi shares", "Xiaomi's founder") or by the word
+that makes it one ("Xiaomi Corporation")."""
+
+
+@lru_cache(maxsize=256)
+def bodies(text: str) -> frozenset[str]:
+    """The one-word names a text writes as bodies' (`_BODY_CUE`), lowercased: one sense per discourse,
+    so "lands in the middle of Xiaomi's core business" names a company, not a person or a place."""
+    return frozenset(
+        word
+        for match in _BODY_CUE.finditer(text)
+        if (word := match.group(1).lower()) not in _NOT_NAMES and not re.search(r"-[a-z]", word)
+    )
 
 
 _LONG_WORD = re.compile(r"\b[^\W\d_]{4,}\b")
@@ -584,8 +636,8 @@ def _name_kind(run: Sequence[Token], before: Token | None, sentence: str, end: i
     lowered = [token.lower for token in run]
     if " ".join(lowered).replace(".", "") in PLACES:
         return Kind.PLACE
-    if len(run) == 1 and _DESIGNATION.fullmatch(run[0].text):
-        return Kind.THING  # "KX-2291b", "SU7": a catalogue or model designation names a thing
+    if len(run) == 1 and (_DESIGNATION.fullmatch(run[0].text) or lowered[0] in _THING_ACRONYMS):
+        return Kind.THING  # "KX-2291b", "SU7": a catalogue or model designation; "AI", "SUV"
     if (
         any(word in _ORG_WORDS for word in lowered)
         or "for" in lowered
@@ -656,7 +708,7 @@ def _adjective(span: Span, sentence: str) -> bool:
 
 def _without_possessive(span: Span) -> Span:
     trimmed = _POSSESSIVE.sub("", span.text)
-    return Span(trimmed, span.start, span.start + len(trimmed), span.kind) if trimmed != span.text else span
+    return replace(span, text=trimmed, end=span.start + len(trimmed)) if trimmed != span.text else span
 
 
 # ----------------------------------------------------------------------------- questions
@@ -699,6 +751,7 @@ _THINGS = frozenset(
     """
     film movie series book novel song album storm hurricane typhoon cyclone ship planet telescope app
     constellation galaxy comet asteroid spacecraft satellite rocket vaccine virus variant
+    awards prize festival championship championships cup tournament olympics
     """.split()  # noqa: SIM905
 )
 """Nouns of things that are neither people nor bodies nor places: in or before a name, they type it."""
@@ -1232,7 +1285,10 @@ def judge(
         )
         focus = _ramp(best, meaning_floor, meaning_full)
 
-    typed, short = _answer_span(analysis, context.sentence, near.vocabulary)
+    vocabulary = near.vocabulary
+    if context.article:
+        vocabulary = replace(vocabulary, bodies=vocabulary.bodies | bodies(context.article[:ARTICLE_CHARS]))
+    typed, short = _answer_span(analysis, context.sentence, vocabulary)
     lead = _lead(context) if analysis.ordinals else ""
     missing_anchor = missing_anchor or contradicts(analysis, context.sentence, short, word_vector, lead)
     if analysis.expects is Kind.REASON:  # a why-question is answered by a sentence that gives a cause
@@ -1602,6 +1658,8 @@ _FIT: dict[Kind, dict[Kind, float]] = {
     Kind.NAME: {Kind.NAME: 1.0, Kind.THING: 1.0, Kind.PERSON: 0.8, Kind.ORGANISATION: 0.8, Kind.PLACE: 0.8},
 }
 """How well a span of one kind (inner keys) answers a question expecting another (outer keys)."""
+_NOT_BODIES = frozenset({Kind.PERSON, Kind.PLACE})
+"""Kinds of answer that a name attested as a body's (`Span.attested`) cannot give."""
 _MEASURES: dict[str, str] = {
     measure: units
     for measures, units in (
@@ -1643,7 +1701,7 @@ def _answer_span(
         (fit, span)
         for span in (_unsaid(span, analysis, sentence) for span in spans(sentence, vocabulary))
         if (
-            fit := fits.get(span.kind, 0.0)
+            fit := (0.0 if span.attested and analysis.expects in _NOT_BODIES else fits.get(span.kind, 0.0))
             * _unit_fit(analysis, span)
             * _measure_fit(analysis, span)
             * (SOURCE_FIT if _source(span, sentence) else 1.0)
