@@ -149,6 +149,26 @@ def test_a_question_for_a_name_is_not_answered_by_a_sentence_naming_nothing(
     assert answerer.answerability(candidate, what, 1.0) > answerer.min_answerability
 
 
+def test_a_question_for_a_date_or_a_reason_keeps_little_without_one(
+    embeddings: store.SentenceTransformerEmbeddings,
+) -> None:
+    """A sentence with no time in it does not say when (`date_fit_floor`), one with no cause does not
+    say why (`reason_floor`), however close to the question it is."""
+    answerer = ExtractiveAnswerer(embeddings)
+    sentence = "The council rejected the cheaper bus scheme proposed by the opposition."
+    candidate = Candidate(
+        sentence, Document(sentence, metadata={"article_id": "a"}), 0, 0, None, 0.7, 0.6, 0.7, 0.7
+    )
+    when = judge(analyse("When did the council reject the bus scheme?"), Context([sentence], 0))
+    why = judge(analyse("Why did the council reject the bus scheme?"), Context([sentence], 0))
+    what = judge(analyse("What did the council reject?"), Context([sentence], 0))
+
+    assert answerer.answerability(candidate, when, 1.0) == pytest.approx(0.7 * answerer.date_fit_floor)
+    assert answerer.answerability(candidate, why, 1.0) == pytest.approx(0.7 * answerer.reason_floor)
+    assert max(answerer.date_fit_floor, answerer.reason_floor) * 0.7 < answerer.min_answerability
+    assert answerer.answerability(candidate, what, 1.0) > answerer.min_answerability
+
+
 NEAR_MISS = Path(__file__).parent / "data" / "near_miss.jsonl"
 
 

@@ -54,6 +54,10 @@ from bot.answering.reader import (
         ("What is the name of the storm that hit the harbour?", Kind.NAME, "storm"),
         ("Why did the central bank cut rates?", Kind.REASON, None),
         ("What happened to the ferries?", Kind.OTHER, None),
+        # after "did", "will" or "has", the noun is the subject, unless a "be" makes it the focus
+        ("What did the council reject?", Kind.OTHER, None),
+        ("What has the bank promised its customers?", Kind.OTHER, None),
+        ("What will the starting price of the SUV be?", Kind.MONEY, "price"),
         ("Which virus was found in dairy cattle?", Kind.OTHER, "virus"),
         ("Which two committee members voted against the cut?", Kind.PERSON, "members"),
         ("Which observatory's spectrograph measured the wobble?", Kind.ORGANISATION, "observatory"),
@@ -640,6 +644,23 @@ def test_a_date_of_another_year_does_not_answer() -> None:
     question = analyse("When in 2024 did the stock fall to its low?")
     assert judge(question, _context("The stock fell to its low on 3 January 2025.")).typed == 0.0
     assert judge(question, _context("The stock fell to its low on 5 March 2024.")).typed == 1.0
+
+
+@pytest.mark.parametrize(
+    ("sentence", "published", "typed"),
+    [
+        ("The stock fell to its low on Friday.", date(2025, 1, 4), 0.0),  # that Friday is in 2025
+        ("The stock fell to its low on Friday.", date(2024, 9, 7), 1.0),
+        ("The stock fell to its low last year.", date(2025, 1, 4), 1.0),  # "last year" is 2024
+        ("The stock fell to its low last year.", date(2024, 9, 7), 0.0),
+        ("The stock fell to its low on Friday.", None, 1.0),  # undated: the weekday may be of 2024
+    ],
+)
+def test_a_weekday_or_last_year_is_of_the_articles_year(
+    sentence: str, published: date | None, typed: float
+) -> None:
+    question = analyse("When in 2024 did the stock fall to its low?")
+    assert judge(question, _context(sentence, published=published)).typed == typed
 
 
 def test_a_dateline_still_answers_where() -> None:

@@ -123,6 +123,8 @@ class ExtractiveAnswerer:
     """Answerability kept when the sentence's context does not state the measure the question asks
     for ("market share", "fee", "target")."""
     reason_floor: float = 0.25
+    date_fit_floor: float = 0.25
+    """The same when the question asks for a date: "when" needs a time, however close the sentence is."""
     """Answerability kept when a why-question's sentence gives no cause or purpose (`reader._CAUSE`)."""
     bound_floor: float = 0.0
     """Answerability kept when a number answer stands among none of the words the question asks with
@@ -255,6 +257,8 @@ class ExtractiveAnswerer:
         elif judgement.typed is not None:
             if judgement.typed == 0 and judgement.expects in _NAMED:
                 floor = self.nameless_floor
+            elif judgement.expects is Kind.DATE:
+                floor = self.date_fit_floor
             else:
                 floor = self.measure_fit_floor if judgement.measured else self.fit_floor
             value *= floor + (1 - floor) * judgement.typed

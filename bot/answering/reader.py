@@ -944,7 +944,11 @@ def expected_kind(question: str) -> tuple[Kind, str | None, tuple[int, int]]:
     if wh in ("how", "what happened"):
         return Kind.OTHER, None, where
     # what / which: the head of the noun phrase after it ("which investment bank", "what is Xiaomi's
-    # market share", "what is the name of the candidate"), typed by the focus lexicon
+    # market share", "what is the name of the candidate"), typed by the focus lexicon; after "did",
+    # "will" or "has", that phrase is the subject ("what did the council reject"), unless a "be"
+    # makes it the thing asked for ("what will the starting price be")
+    if after and after[0].lower in _DO_AND_MODALS and not {"be", "been"} & {t.lower for t in following}:
+        return Kind.OTHER, None, where
     phrase = _noun_phrase(after)
     if phrase and phrase[-1] == "name":  # "the name of the X": X decides
         at = next(i for i, token in enumerate(following) if token.lower == "name")
@@ -959,6 +963,10 @@ def expected_kind(question: str) -> tuple[Kind, str | None, tuple[int, int]]:
     return (kind if kind is not None else Kind.OTHER), head, where
 
 
+_DO_AND_MODALS = frozenset(
+    "do does did will would can could should may might must shall has have had".split()  # noqa: SIM905
+)
+"""Auxiliaries after which "what" asks for an object, not for the noun that follows."""
 _CONTRACTION = re.compile(r"^['’]s\b")
 """The "'s" of "What's the name": "is", not a word of the phrase."""
 
@@ -1288,7 +1296,7 @@ def judge(
     vocabulary = near.vocabulary
     if context.article:
         vocabulary = replace(vocabulary, bodies=vocabulary.bodies | bodies(context.article[:ARTICLE_CHARS]))
-    typed, short = _answer_span(analysis, context.sentence, vocabulary)
+    typed, short = _answer_span(analysis, context.sentence, vocabulary, context.published)
     lead = _lead(context) if analysis.ordinals else ""
     missing_anchor = missing_anchor or contradicts(analysis, context.sentence, short, word_vector, lead)
     if analysis.expects is Kind.REASON:  # a why-question is answered by a sentence that gives a cause
@@ -1683,7 +1691,7 @@ _MEASURE_UNITS = frozenset(unit for units in _MEASURES.values() for unit in unit
 
 
 def _answer_span(
-    analysis: Analysis, sentence: str, vocabulary: Vocabulary | None = None
+    analysis: Analysis, sentence: str, vocabulary: Vocabulary | None = None, published: date | None = None
 ) -> tuple[float | None, Span | None]:
     """How well the sentence's best span fits the expected kind (0 when none does; None when no kind
     is expected), and that span: one the question does not already contain, of the best-fitting kind,
@@ -1703,7 +1711,7 @@ def _answer_span(
         if (
             fit := (0.0 if span.attested and analysis.expects in _NOT_BODIES else fits.get(span.kind, 0.0))
             * _unit_fit(analysis, span)
-            * _measure_fit(analysis, span)
+            * _measure_fit(analysis, span, published)
             * (SOURCE_FIT if _source(span, sentence) else 1.0)
         )
         > 0
@@ -2121,18 +2129,26 @@ _SETTLEMENTS = frozenset(
 """Focus nouns of places that a country or a region does not answer ("which city")."""
 
 
+_RELATIVE_YEAR = re.compile(r"\b(this|last) year\b", re.IGNORECASE)
+"""A year named from the article's own: "last year"."""
+
+
 def _asks_day(analysis: Analysis) -> bool:
     """Whether the question asks for a day ("on what date", "which day"), not any time ("when")."""
     return bool(re.fullmatch(r"(?:on )?(?:what|which) (?:date|day)", analysis.wh_phrase))
 
 
-def _measure_fit(analysis: Analysis, span: Span) -> float:
+def _measure_fit(analysis: Analysis, span: Span, published: date | None = None) -> float:
     """A count stands in for money or a share only bare ("130,000 vehicles" does not answer "how much
     does it cost"), and for a share only up to 100; "on what date" is answered by a day, poorly by
-    a year or a month ("in 2025"), and a date of another year than the question's not at all."""
+    a year or a month ("in 2025"), and a date of another year than the question's not at all: a
+    weekday or "last year" without a year is of the year of the article's date (`published`)."""
     if span.kind is Kind.DATE:
         years = {c.keys[0] for c in analysis.numbers if c.anchors_time and c.keys[0].isdigit()}
         stated = {token.lower for token in tokens(span.text) if _is_year(token.lower)}
+        if not stated and published is not None and not re.search(_MONTH, span.text):
+            relative = _RELATIVE_YEAR.search(span.text)
+            stated = {str(published.year - (1 if relative and relative.group(1).lower() == "last" else 0))}
         if years and stated and not stated & years:
             return 0.0  # "3 January 2025" is no day of 2024
         if not _asks_day(analysis):
