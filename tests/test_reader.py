@@ -646,6 +646,16 @@ def test_a_date_of_another_year_does_not_answer() -> None:
     assert judge(question, _context("The stock fell to its low on 5 March 2024.")).typed == 1.0
 
 
+def test_a_time_counted_back_needs_a_sentence_about_an_earlier_time() -> None:
+    """ "A year earlier" or "last year" asks for another figure than today's: a sentence that speaks
+    of no earlier time does not give it; "600 years ago" is history, not a time counted back."""
+    question = analyse("What was the unemployment rate a year earlier?")
+    assert judge(question, _context("Unemployment has edged up to 5.1%.")).missing_anchor
+    assert not judge(question, _context("Unemployment rose to 5.1% from 4.6% a year earlier.")).missing_anchor
+    history = analyse("What animal spread the plague over 600 years ago?")
+    assert not judge(history, _context("Marmots carried the plague.")).missing_anchor
+
+
 @pytest.mark.parametrize(
     ("sentence", "published", "typed"),
     [

@@ -1209,7 +1209,9 @@ class Judgement:
     """The question's names (less than half stated) and numbers the article does not state."""
     missing_anchor: bool = False
     """Whether a year, date or ordinal of the question is among them (it pins another story in time),
-    a name of the question with a number in it is ("Linkwave R3": another model), or the sentence
+    a name of the question with a number in it is ("Linkwave R3": another model) or a rare acronym
+    ("CVE"), the question counts time back ("a year earlier") and the sentence speaks of no earlier
+    time, or the sentence
     or its article's lead (`_lead`) states another ordinal than the question's ("for the second
     time" for "the first cut"), measures
     its noun otherwise ("two-year bonds" for "ten-year bonds"), names the measure asked for otherwise
@@ -1296,6 +1298,10 @@ def judge(
     vocabulary = near.vocabulary
     if context.article:
         vocabulary = replace(vocabulary, bodies=vocabulary.bodies | bodies(context.article[:ARTICLE_CHARS]))
+    if _EARLIER.search(analysis.question) and not _BEFORE_NOW.search(context.sentence):
+        missing_anchor = (
+            True  # "a year earlier": a sentence that speaks of no earlier time gives today's figure
+        )
     typed, short = _answer_span(analysis, context.sentence, vocabulary, context.published)
     lead = _lead(context) if analysis.ordinals else ""
     missing_anchor = missing_anchor or contradicts(analysis, context.sentence, short, word_vector, lead)
@@ -1314,6 +1320,20 @@ def judge(
         missing_anchor=missing_anchor,
         expects=analysis.expects,
     )
+
+
+_EARLIER = re.compile(
+    r"\b(?:(?:a|one|two|three) (?:years?|months?|weeks?) (?:earlier|ago|before)|"
+    r"(?:last|previous|prior) (?:year|month|week|quarter)|the year before)\b",
+    re.IGNORECASE,
+)
+"""A question's time counted back from the story's ("a year earlier", "last year")."""
+_BEFORE_NOW = re.compile(
+    r"\b(?:earlier|ago|before|last|previous|prior|year-earlier|year-on-year|compared with|down from|"
+    r"up from|(?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+"""Words by which a sentence speaks of an earlier time than its story's."""
 
 
 def _rare_acronym(constraint: Constraint) -> bool:
