@@ -329,6 +329,26 @@ def test_an_amount_in_a_clause_about_someone_else_is_not_the_questions() -> None
     assert not eastvale.missing_anchor and not alone.missing_anchor
 
 
+def test_an_amount_in_a_clause_apart_from_the_questions_words_is_not_the_questions() -> None:
+    """The words the question asks about ("the regional authority") stand in another clause than the
+    amount: the share is the national government's; in the amount's own clause, it answers."""
+    question = analyse("What percentage of the funding will the regional authority pay?")
+    other = judge(
+        question,
+        _context(
+            "Around 60 percent of the funding will come from the national government, with the remainder"
+            " covered by the city and the regional authority."
+        ),
+    )
+    own = judge(
+        question,
+        _context(
+            "The regional authority will pay 15 percent of the funding, with the city covering the rest."
+        ),
+    )
+    assert other.missing_anchor and not own.missing_anchor
+
+
 def test_the_measure_asked_for_named_otherwise_is_another_thing() -> None:
     """ "Stock price" does not answer "target price": the question's measure written with another
     word in front, unlike the question's in meaning, is another measure; a word alike in meaning,

@@ -1396,15 +1396,18 @@ _CLAUSE_JOINS = re.compile(r";|,\s+(?:while|whereas|but|although|though|with)\b|
 def _anothers_amount(analysis: Analysis, sentence: str, short: Span) -> bool:
     """Whether the amount stands in a clause that names someone else and not the question's names,
     which the sentence states only in another clause ("The result moves Rovers up to fourth on 31
-    points, while Eastvale drop to ninth" gives no points of Eastvale's)."""
-    if not analysis.names:
-        return False
+    points, while Eastvale drop to ninth" gives no points of Eastvale's), or away from the words the
+    question asks about (`_phrase_elsewhere`)."""
     joins = [match.start() for match in _CLAUSE_JOINS.finditer(sentence)]
     if not joins:
         return False
     start = max((at for at in joins if at <= short.start), default=0)
     end = min((at for at in joins if at > short.start), default=len(sentence))
     clause, rest = sentence[start:end], f"{sentence[:start]} {sentence[end:]}"
+    if _phrase_elsewhere(analysis, clause, rest):
+        return True
+    if not analysis.names:
+        return False
 
     def says_a_name(words: set[str]) -> bool:
         return any(set(constraint.keys) & words for constraint in analysis.names)
@@ -1414,6 +1417,23 @@ def _anothers_amount(analysis: Analysis, sentence: str, short: Span) -> bool:
 
     someone_else = any(not says_a_name(words_of(span.text)) for span in name_spans(clause))
     return someone_else and not says_a_name(words_of(clause)) and says_a_name(words_of(rest))
+
+
+def _phrase_elsewhere(analysis: Analysis, clause: str, rest: str) -> bool:
+    """Whether two or more words side by side in the question ("the regional authority") stand in
+    another clause of the sentence, and outweigh (by rarity) the question's words in the amount's own
+    clause: "60 percent ... from the national government's fund, with the remainder covered by the
+    city and the regional authority" gives no share of the regional authority's."""
+    asked = [c for c in analysis.words if c.text[0].islower() and c.text.lower() not in STOPWORDS]
+    in_clause = {stem(token.lower) for token in tokens(clause)}
+    in_rest = {stem(token.lower) for token in tokens(rest)}
+    elsewhere = [c for c in asked if c.keys[0] in in_rest and c.keys[0] not in in_clause]
+    here = [c for c in asked if c.keys[0] in in_clause]
+    phrase = any(
+        re.fullmatch(r"\s+", analysis.question[first.end : second.start])
+        for first, second in itertools.pairwise(elsewhere)
+    )
+    return phrase and sum(c.weight for c in elsewhere) > sum(c.weight for c in here)
 
 
 def _other_ordinal(analysis: Analysis, text: str) -> bool:
