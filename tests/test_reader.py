@@ -349,6 +349,13 @@ def test_an_amount_in_a_clause_apart_from_the_questions_words_is_not_the_questio
     assert other.missing_anchor and not own.missing_anchor
 
 
+def test_a_share_price_answers_only_a_question_about_shares() -> None:
+    sentence = "Demand for the SU7 lifted the stock price from a low of HKD 11.84 to HKD 36.25."
+    cost = judge(analyse("How much does the SU7 sedan cost?"), _context(sentence))
+    stock = judge(analyse("How much were the shares worth at their low?"), _context(sentence))
+    assert cost.missing_anchor and not stock.missing_anchor
+
+
 def test_the_measure_asked_for_named_otherwise_is_another_thing() -> None:
     """ "Stock price" does not answer "target price": the question's measure written with another
     word in front, unlike the question's in meaning, is another measure; a word alike in meaning,

@@ -1370,6 +1370,8 @@ def contradicts(
         return True
     if short is not None and analysis.expects in _AMOUNTS and _anothers_amount(analysis, sentence, short):
         return True
+    if short is not None and short.kind is Kind.MONEY and _share_price(analysis, sentence, short):
+        return True
     if word_vector is not None and (
         _renamed(analysis, sentence, word_vector)
         or (short is not None and _names_other_measure(analysis, sentence, short, word_vector))
@@ -1417,6 +1419,19 @@ def _anothers_amount(analysis: Analysis, sentence: str, short: Span) -> bool:
 
     someone_else = any(not says_a_name(words_of(span.text)) for span in name_spans(clause))
     return someone_else and not says_a_name(words_of(clause)) and says_a_name(words_of(rest))
+
+
+_MARKET_WORDS = frozenset({"stock", "stocks", "share", "shares", "trade", "traded", "trading", "market"})
+"""Words by which a question or a sentence speaks of a company's shares."""
+
+
+def _share_price(analysis: Analysis, sentence: str, short: Span) -> bool:
+    """Whether money a sentence gives as a share price ("the stock price ... rose to HKD 36.25")
+    answers a question that does not ask about shares ("how much does the sedan cost")."""
+    if {token.lower for token in tokens(analysis.question)} & _MARKET_WORDS:
+        return False
+    before = tokens(sentence[: short.start])[-BOUND_WORDS:]
+    return any(token.lower in _MARKET_WORDS for token in before)
 
 
 def _phrase_elsewhere(analysis: Analysis, clause: str, rest: str) -> bool:
