@@ -56,6 +56,7 @@ from bot.answering.reader import (
         ("What happened to the ferries?", Kind.OTHER, None),
         # after "did", "will" or "has", the noun is the subject, unless a "be" makes it the focus
         ("What did the council reject?", Kind.OTHER, None),
+        ("At what level did the crown trade against the dollar?", Kind.NUMBER, "level"),
         ("What has the bank promised its customers?", Kind.OTHER, None),
         ("What will the starting price of the SUV be?", Kind.MONEY, "price"),
         ("Which virus was found in dairy cattle?", Kind.OTHER, "virus"),
@@ -347,6 +348,13 @@ def test_an_amount_in_a_clause_apart_from_the_questions_words_is_not_the_questio
         ),
     )
     assert other.missing_anchor and not own.missing_anchor
+
+
+def test_a_level_is_an_amount_of_any_kind() -> None:
+    """ "What level" asks for a number, money or a share alike, and a sentence with none does not say."""
+    question = analyse("What level had inflation reached at its peak?")
+    assert judge(question, _context("Inflation peaked at 7.9% in the spring.")).typed == 1.0
+    assert judge(question, _context("The crown weakened against the euro after the cut.")).typed == 0.0
 
 
 def test_a_share_price_answers_only_a_question_about_shares() -> None:

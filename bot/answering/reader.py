@@ -958,11 +958,15 @@ def expected_kind(question: str) -> tuple[Kind, str | None, tuple[int, int]]:
     if not phrase:
         return Kind.OTHER, None, where
     head = phrase[-1]
+    if head in _LEVELS:
+        return Kind.NUMBER, head, where
     kind = _focus_kind(head)
     # "which virus", "which goods": a noun outside the lexicon says what is asked, not of what kind
     return (kind if kind is not None else Kind.OTHER), head, where
 
 
+_LEVELS = frozenset({"level", "levels"})
+"""Nouns of an amount of any kind: "at what level did the crown trade" wants a number, money or a share."""
 _DO_AND_MODALS = frozenset(
     "do does did will would can could should may might must shall has have had".split()  # noqa: SIM905
 )
@@ -1760,6 +1764,8 @@ def _answer_span(
         return None, None
     expected = _FIT.get(analysis.expects)
     fits = expected if expected is not None else _ANY_NAME
+    if analysis.focus in _LEVELS:
+        fits = _ANY_AMOUNT
     found = [
         (fit, span)
         for span in (_unsaid(span, analysis, sentence) for span in spans(sentence, vocabulary))
@@ -1903,6 +1909,7 @@ def _source(span: Span, sentence: str) -> bool:
 
 
 _ANY_NAME = dict.fromkeys(NAME_KINDS, 1.0)
+_ANY_AMOUNT = dict.fromkeys(_AMOUNTS, 1.0)
 """A question of no particular kind ("which virus") may be answered by a name of any kind."""
 _DATELINE = re.compile(r"\s*(?:\(\w+\)\s*)?[—–-]|,? \w{3}\.? \d{1,2} \(")
 
