@@ -123,9 +123,9 @@ class ExtractiveAnswerer:
     """Answerability kept when the sentence's context does not state the measure the question asks
     for ("market share", "fee", "target")."""
     reason_floor: float = 0.25
-    date_fit_floor: float = 0.25
-    """The same when the question asks for a date: "when" needs a time, however close the sentence is."""
     """Answerability kept when a why-question's sentence gives no cause or purpose (`reader._CAUSE`)."""
+    date_fit_floor: float = 0.25
+    """`fit_floor` for a question that asks for a date: "when" needs a time, however close the sentence."""
     bound_floor: float = 0.0
     """Answerability kept when a number answer stands among none of the words the question asks with
     (`reader.bound`): it counts something else."""

@@ -1302,10 +1302,10 @@ def judge(
     vocabulary = near.vocabulary
     if context.article:
         vocabulary = replace(vocabulary, bodies=vocabulary.bodies | bodies(context.article[:ARTICLE_CHARS]))
-    if _EARLIER.search(analysis.question) and not _BEFORE_NOW.search(context.sentence):
-        missing_anchor = (
-            True  # "a year earlier": a sentence that speaks of no earlier time gives today's figure
-        )
+    # "a year earlier": a sentence that speaks of no earlier time gives today's figure
+    missing_anchor = missing_anchor or (
+        _EARLIER.search(analysis.question) is not None and _BEFORE_NOW.search(context.sentence) is None
+    )
     typed, short = _answer_span(analysis, context.sentence, vocabulary, context.published)
     lead = _lead(context) if analysis.ordinals else ""
     missing_anchor = missing_anchor or contradicts(analysis, context.sentence, short, word_vector, lead)
