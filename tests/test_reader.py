@@ -99,11 +99,16 @@ def test_an_ordinal_of_the_question_is_a_constraint() -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["In which month was the maker first told about the flaw?", "Which country will Xiaomi enter first?"],
+    [
+        "In which month was the maker first told about the flaw?",
+        "Which country will Xiaomi enter first?",
+        "By how much did the stock rise on the first Friday of 2025?",
+    ],
 )
 def test_an_ordinal_used_as_an_adverb_is_no_constraint(question: str) -> None:
-    """ "First told" asks when the telling was, not about a first of several things."""
-    assert analyse(question).numbers == []
+    """ "First told" asks when the telling was, not about a first of several things; "the first
+    Friday of 2025" is a day, which an article dates otherwise ("3 January")."""
+    assert [c for c in analyse(question).numbers if c.keys[0].startswith("ord")] == []
 
 
 @pytest.mark.parametrize(

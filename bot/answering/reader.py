@@ -1123,6 +1123,8 @@ def _ordinal_of_a_thing(question: str, start: int) -> bool:
     """Whether the ordinal at `start` picks one of several things ("its first cut", "for the second
     time", "Xiaomi's third model"), not an adverb ("was the maker first told" asks about the telling)."""
     before = question[:start].split()[-1:]
+    if re.match(rf"\w+\s+{_WEEKDAY}\b", question[start:]):
+        return False  # "the first Friday of 2025" is a day, whose date the article gives otherwise
     return bool(before) and (before[0].lower() in _ORDINAL_LEADS or bool(_POSSESSIVE.search(before[0])))
 
 
