@@ -165,10 +165,12 @@ def test_typed_spans(sentence: str, expected: set[tuple[str, Kind]]) -> None:
 
 
 def test_a_designation_names_a_thing_and_a_letter_before_a_hyphen_nothing() -> None:
-    """A word of letters and digits ("KX-2291b", "SU7") designates a thing, which answers no "where"
-    or "which journal"; the "U" of "U-turn" is no name at all."""
+    """A word of letters and digits ("KX-2291b", "SU7", "R2 Plus") designates a thing, which answers
+    no "where" or "which journal"; the "U" of "U-turn" is no name at all."""
     kinds = {span.text: span.kind for span in spans("So far KX-2291b and the SU7 impressed Ann Marsh.")}
     assert kinds["KX-2291b"] is Kind.THING and kinds["SU7"] is Kind.THING
+    kinds = {span.text: span.kind for span in spans("It sells the Linkwave R2 and R2 Plus models.")}
+    assert kinds["R2 Plus"] is Kind.THING
     for question in ("Where is the telescope located?", "In which journal was the paper published?"):
         sentence = "KX-2291b is the first confirmed planet from its survey."
         assert judge(analyse(question), _context(sentence)).short_answer is None

@@ -636,8 +636,10 @@ def _name_kind(run: Sequence[Token], before: Token | None, sentence: str, end: i
     lowered = [token.lower for token in run]
     if " ".join(lowered).replace(".", "") in PLACES:
         return Kind.PLACE
-    if len(run) == 1 and (_DESIGNATION.fullmatch(run[0].text) or lowered[0] in _THING_ACRONYMS):
-        return Kind.THING  # "KX-2291b", "SU7": a catalogue or model designation; "AI", "SUV"
+    if (len(run) == 1 and lowered[0] in _THING_ACRONYMS) or (
+        any(_DESIGNATION.fullmatch(token.text) for token in run) and not set(lowered) & _ORG_WORDS
+    ):
+        return Kind.THING  # "KX-2291b", "R2 Plus": a catalogue or model designation; "AI", "SUV"
     if (
         any(word in _ORG_WORDS for word in lowered)
         or "for" in lowered
