@@ -870,6 +870,16 @@ class Analysis:
     def _own_stems(self) -> frozenset[str]:
         return frozenset(stem(word) for word in self.own_words if not word[0].isdigit())
 
+    @cached_property
+    def counts_back(self) -> bool:
+        """Whether the question counts time back from the story's ("a year earlier", "last year")."""
+        return _EARLIER.search(self.question) is not None
+
+    @cached_property
+    def about_shares(self) -> bool:
+        """Whether the question speaks of a company's shares ("stock", "shares", "market")."""
+        return bool({token.lower for token in tokens(self.question)} & _MARKET_WORDS)
+
     @property
     def wh_phrase(self) -> str:
         """The question's wh-phrase with its focus noun, lowercase ("how much rain", "on what date")."""
@@ -1307,9 +1317,7 @@ def judge(
     if context.article:
         vocabulary = replace(vocabulary, bodies=vocabulary.bodies | bodies(context.article[:ARTICLE_CHARS]))
     # "a year earlier": a sentence that speaks of no earlier time gives today's figure
-    missing_anchor = missing_anchor or (
-        _EARLIER.search(analysis.question) is not None and _BEFORE_NOW.search(context.sentence) is None
-    )
+    missing_anchor = missing_anchor or (analysis.counts_back and _BEFORE_NOW.search(context.sentence) is None)
     typed, short = _answer_span(analysis, context.sentence, vocabulary, context.published)
     lead = _lead(context) if analysis.ordinals else ""
     missing_anchor = missing_anchor or contradicts(analysis, context.sentence, short, word_vector, lead)
@@ -1436,7 +1444,7 @@ _MARKET_WORDS = frozenset({"stock", "stocks", "share", "shares", "trade", "trade
 def _share_price(analysis: Analysis, sentence: str, short: Span) -> bool:
     """Whether money a sentence gives as a share price ("the stock price ... rose to HKD 36.25")
     answers a question that does not ask about shares ("how much does the sedan cost")."""
-    if {token.lower for token in tokens(analysis.question)} & _MARKET_WORDS:
+    if analysis.about_shares:
         return False
     before = tokens(sentence[: short.start])[-BOUND_WORDS:]
     return any(token.lower in _MARKET_WORDS for token in before)
