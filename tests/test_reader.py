@@ -654,6 +654,11 @@ def test_the_source_a_sentence_cites_is_seldom_the_answer(sentence: str) -> None
             "Helen Marsh",
         ),
         ("Who runs the utility?", "Its chief executive Omar Lind apologised.", "Omar Lind"),
+        # a verb of a role asks for that role, by its title or its verb
+        ("Who refereed the derby?", "The crowd was incredible, said Rovers manager Helen Marsh.", None),
+        ("Who refereed the derby?", "Referee: Andrew Pryce.", "Andrew Pryce"),
+        ("Who founded the company?", "The company was founded by Lei Jun in 2010.", "Lei Jun"),
+        ("Who designed the trams?", "The line links the districts of Brackenfield and Ostmoor.", None),
         # a role said of the person, or a "which" question, asks no role of the sentence
         ("Who will become a professor?", "Peyton Manning will teach at the college.", "Peyton Manning"),
         ("Which singer released a film?", "Taylor Swift released a concert film.", "Taylor Swift"),
@@ -873,6 +878,57 @@ def test_the_measure_must_be_stated_as_asked() -> None:
 )
 def test_numbers_fit_measures_by_their_unit_and_size(question: str, sentence: str, typed: float) -> None:
     assert judge(analyse(question), _context(sentence)).typed == typed
+
+
+def test_how_high_asks_for_an_amount_of_any_kind() -> None:
+    """ "How high has unemployment climbed" is answered by a share as well as by a height."""
+    question = analyse("How high has unemployment in Norland climbed?")
+    assert judge(question, _context("Unemployment has edged up to 5.1%.")).typed == 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [
+        ("By how much did the crown fall?", "six basis points"),  # "two-year" tells the bonds' term
+        ("How long do the government bonds run?", "two-year"),
+    ],
+)
+def test_a_number_joined_to_its_unit_describes_the_noun_after_it(question: str, short: str) -> None:
+    sentence = "Yields on two-year government bonds fell by six basis points."
+    judgement = judge(analyse(question), _context(sentence))
+    assert judgement.short_answer is not None and judgement.short_answer.text == short
+
+
+def test_a_mirror_is_measured_by_the_number_joined_to_it() -> None:
+    question = analyse("How big is the primary mirror of the telescope?")
+    judgement = judge(question, _context("The telescope has a 2.6-metre main mirror and a wide camera."))
+    assert judgement.short_answer is not None and judgement.short_answer.text == "2.6-metre"
+
+
+def test_a_noun_named_by_another_time_is_another_thing() -> None:
+    """ "the committee's November meeting" does not tell of "the August meeting"."""
+    question = analyse("How many members voted for the cut at the bank's August meeting?")
+    november = "The decision, taken at the committee's November meeting, was backed by five members."
+    assert judge(question, _context(november)).missing_anchor
+    august = "At its August meeting five members voted for the cut, as at its November meeting."
+    assert not judge(question, _context(august)).missing_anchor
+    assert not judge(analyse("How many members voted for the cut?"), _context(november)).missing_anchor
+
+
+def test_a_rates_move_counts_nothing() -> None:
+    """Basis points measure a rate's move; they count no members."""
+    question = analyse("How many committee members voted for the cut?")
+    judgement = judge(question, _context("The committee cut the rate by 25 basis points."))
+    assert judgement.typed is not None and judgement.typed < 0.5
+
+
+def test_an_amount_in_a_clause_about_other_words_answers_nothing() -> None:
+    """Two of the question's words in another clause, none in the amount's: the amount is another's."""
+    question = analyse("By how much did the crown fall against the euro?")
+    sentence = (
+        "The crown weakened against the euro, while yields on government bonds dropped by six basis points."
+    )
+    assert judge(question, _context(sentence)).missing_anchor
 
 
 @pytest.mark.parametrize(

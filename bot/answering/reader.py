@@ -777,7 +777,7 @@ _HOW_MEASURES = {
     "old": "age",
     "far": "distance",
     "tall": "height",
-    "high": "height",
+    "high": "level",  # "how high has unemployment climbed": a share as much as a height
     "deep": "depth",
     "heavy": "weight",
     "fast": "speed",
@@ -1393,6 +1393,8 @@ def contradicts(
         or (short is not None and _names_other_measure(analysis, sentence, short, word_vector))
     ):
         return True
+    if _timed_otherwise(analysis.question, sentence):
+        return True
     asked = _measured_nouns(analysis.question)
     if not asked:
         return False
@@ -1404,6 +1406,32 @@ def contradicts(
         and (value, unit, noun) not in stated
         for value, unit, noun in asked
         for other_value, other_unit, other_noun in stated
+    )
+
+
+_TIMED_NOUN = re.compile(
+    rf"\b({_MONTH}|{_WEEKDAY}|spring|summer|autumn|winter)(?:['’]s)?\s+([a-z]+)\b", re.IGNORECASE
+)
+"""A noun named by a time: "the August meeting", "Friday's session", "its spring forecast"."""
+
+
+def _timed_otherwise(question: str, sentence: str) -> bool:
+    """Whether the sentence names a noun of the question by another time than the question does, and
+    never by the question's: "the committee's November meeting" does not tell of "the August
+    meeting"."""
+
+    def timed(text: str) -> set[tuple[str, str]]:
+        return {
+            (match.group(1).lower().rstrip("."), stem(match.group(2).lower()))
+            for match in _TIMED_NOUN.finditer(text)
+            if match.group(2).islower()
+        }
+
+    asked, stated = timed(question), timed(sentence)
+    return any(
+        noun == other_noun and time != other_time and (time, noun) not in stated
+        for time, noun in asked
+        for other_time, other_noun in stated
     )
 
 
@@ -1464,7 +1492,9 @@ def _phrase_elsewhere(analysis: Analysis, clause: str, rest: str) -> bool:
         re.fullmatch(r"\s+", analysis.question[first.end : second.start])
         for first, second in itertools.pairwise(elsewhere)
     )
-    return phrase and sum(c.weight for c in elsewhere) > sum(c.weight for c in here)
+    if not phrase and (len(elsewhere) < 2 or here):
+        return False
+    return sum(c.weight for c in elsewhere) > sum(c.weight for c in here)
 
 
 def _other_ordinal(analysis: Analysis, text: str) -> bool:
@@ -1758,7 +1788,13 @@ _MEASURES: dict[str, str] = {
 }
 
 
-_MEASURE_UNITS = frozenset(unit for units in _MEASURES.values() for unit in units.split()) - {"years", "days"}
+_MEASURE_UNITS = frozenset(unit for units in _MEASURES.values() for unit in units.split()) - {
+    "years",
+    "days",
+} | {
+    "basis points",  # a rate's move counts no members, votes or cars
+    "percentage points",
+}
 
 
 def _answer_span(
@@ -1790,6 +1826,7 @@ def _answer_span(
         > 0
         and not _said_by_question(span, analysis)
         and (analysis.expects is Kind.PLACE or not _dateline(span, sentence))
+        and not _measures_another_noun(span, sentence, analysis)
     ]
     role = _role(analysis)
     if role is not None:  # "who is the mayor": a name the sentence calls the mayor ("mayor Ingrid Vallen")
@@ -1849,6 +1886,22 @@ _LEADERS = frozenset(
     """.split()  # noqa: SIM905
 )
 """Stems of the titles of whoever leads: any of them answers "who leads / runs / is in charge of"."""
+_ROLE_VERBS = {
+    verb: titles
+    for verbs, titles in (
+        ("refereed referees officiated", "referee official umpire"),
+        ("edited edits", "editor edited"),
+        ("wrote writes authored", "author writer written"),
+        ("coached coaches", "coach"),
+        ("captained captains", "captain"),
+        ("founded", "founder co-founder"),
+        ("directed", "director"),
+        ("designed", "designer architect"),
+    )
+    for verb in verbs.split()
+}
+"""Verbs of a role, and the role's titles: "who refereed" asks for a name the sentence calls the
+referee, or says refereed ("founded by Lei Jun")."""
 
 
 def _role(analysis: Analysis) -> frozenset[str] | None:
@@ -1862,6 +1915,8 @@ def _role(analysis: Analysis) -> frozenset[str] | None:
     head = next((t.lower for t in after if t.lower not in _ROLE_LEADS), None)
     if head in _LEADING:
         return _LEADERS
+    if head in _ROLE_VERBS:  # "who refereed": the referee, or whoever the sentence says refereed
+        return frozenset(stem(word) for word in (head, *_ROLE_VERBS[head].split()))
     return frozenset({stem(head)}) if head in _TITLES else None
 
 
@@ -2241,6 +2296,22 @@ def _measure_fit(analysis: Analysis, span: Span, published: date | None = None) 
             return 0.0  # "one trillion" is no share
         return 1.0
     return 1.0
+
+
+def _measures_another_noun(span: Span, sentence: str, analysis: Analysis) -> bool:
+    """Whether a number joined to its unit describes a noun after it that the question does not ask
+    about: "two-year government bonds" tells the bonds' term, not "by how much the crown fell"; "a
+    2.6-metre main mirror" answers "how big is the mirror"."""
+    if span.kind is not Kind.NUMBER or not _MEASURE_WORD.fullmatch(span.text):
+        return False
+    described = _DESCRIBED.match(sentence, span.end)
+    return described is not None and not any(
+        analysis.says(word.lower()) for word in described.groups() if word
+    )
+
+
+_DESCRIBED = re.compile(r"\s+([a-z]+)(?:\s+([a-z]+))?(?:\s+([a-z]+))?")
+"""The lowercase words after a number joined to its unit: the noun it describes and its modifiers."""
 
 
 def _said_by_question(span: Span, analysis: Analysis) -> bool:
