@@ -9,7 +9,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.answering.timeframe import Freshness, TimeWindow, is_time_bound, time_window, wants_recent
+from bot.answering.timeframe import (
+    Freshness,
+    TimeWindow,
+    is_time_bound,
+    named_times,
+    time_window,
+    wants_recent,
+)
 
 WED = date(2025, 3, 12)  # a Wednesday in the middle of a month
 
@@ -170,6 +177,32 @@ def test_a_named_time_makes_its_own_articles_fresh_and_others_decay_with_distanc
     far = FRESHNESS.factor(question, WED, date(2025, 3, 1), NEWEST)
     assert inside == reported == 1.0 > before
     assert 1.0 > near > far >= FRESHNESS.current_floor
+
+
+def test_a_sentence_naming_the_time_asked_about_is_fresh_whenever_published() -> None:
+    """ "1.4% in its August forecast", in a November article, tells of August; "in the spring" does
+    not, nor does an August of another year."""
+    question = "What growth had the bank forecast in August?"
+    as_of, published = date(2025, 3, 31), date(2024, 11, 14)
+    assert FRESHNESS.factor(question, as_of, published, NEWEST, "1.4% in its August forecast") == 1.0
+    assert FRESHNESS.factor(question, as_of, published, NEWEST, "0.9% this year") < 1.0
+    assert FRESHNESS.factor(question, as_of, published, NEWEST, "its August 2023 forecast") < 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "times"),
+    [
+        ("in its August forecast", [(date(2024, 8, 1), date(2024, 8, 31))]),
+        (
+            "in December, as in March 2023",
+            [(date(2023, 12, 1), date(2023, 12, 31)), (date(2023, 3, 1), date(2023, 3, 31))],
+        ),
+        ("since 2019", [(date(2019, 1, 1), date(2019, 12, 31))]),
+        ("prices may fall; 2,024 units; 3.75%", []),
+    ],
+)
+def test_named_times_are_dated_from_the_article(text: str, times: list[tuple[date, date]]) -> None:
+    assert named_times(text, date(2024, 11, 14) if "August" in text else date(2024, 1, 20)) == times
 
 
 def test_an_undated_article_is_not_judged_by_age() -> None:

@@ -226,7 +226,7 @@ class ExtractiveAnswerer:
         for candidate in candidates[: self.read_top]:
             meta = candidate.document.metadata
             freshness = self.freshness.factor(
-                question, as_of, meta.get("published_at"), meta.get("news_date")
+                question, as_of, meta.get("published_at"), meta.get("news_date"), candidate.text
             )
             if (
                 candidate.evidence < floor

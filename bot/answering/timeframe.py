@@ -89,6 +89,27 @@ def time_window(question: str, as_of: date) -> TimeWindow | None:
     return None
 
 
+_NAMED_MONTH = re.compile(rf"\b({_MONTH_NAMES})\b(?:\s+((?:19|20)\d\d)\b)?", re.IGNORECASE)
+_NAMED_YEAR = re.compile(r"(?<![\d.,-])((?:19|20)\d\d)(?![\d.,%-])")
+
+
+def named_times(text: str, published: date) -> list[tuple[date, date]]:
+    """The months and years a text of an article published on `published` names, as date ranges: a
+    month without a year is its latest before publication ("August" in November 2024 is August
+    2024). "May" counts only capitalised; other months are matched as written."""
+    times = []
+    for match in _NAMED_MONTH.finditer(text):
+        name = match.group(1)
+        if name.lower() == "may" and name != "May":
+            continue
+        month = _MONTHS[name.lower()]
+        year = int(match.group(2)) if match.group(2) else published.year - (month > published.month)
+        times.append(_month(year, month))
+    years = _NAMED_YEAR.findall(_NAMED_MONTH.sub(" ", text))  # "March 2023" is a month, not a year
+    times.extend((date(int(year), 1, 1), date(int(year), 12, 31)) for year in years)
+    return times
+
+
 def wants_recent(question: str) -> bool:
     """Whether the question asks for the newest state of things ("latest", "currently", "now")."""
     return bool(_RECENCY.search(question))
@@ -131,13 +152,19 @@ class Freshness:
     """Days after a time the question names in which articles still report on it fully ("prices rose
     2.4% in the year to October" is news in November)."""
 
-    def factor(self, question: str, as_of: date, published: date | None, newest: date | None) -> float:
-        """The factor for an article published on `published`, when the newest news is `newest`."""
+    def factor(
+        self, question: str, as_of: date, published: date | None, newest: date | None, text: str = ""
+    ) -> float:
+        """The factor for an article published on `published`, when the newest news is `newest`, for
+        its sentence `text`: a sentence that names a time inside the question's is about that time,
+        whenever it was published ("1.4% in its August forecast" in a November article)."""
         if published is None:
             return 1.0
         window = time_window(question, as_of)
         if window is not None:
-            if published in window:
+            if published in window or any(
+                start <= window.end and window.start <= end for start, end in named_times(text, published)
+            ):
                 return 1.0
             distance = (
                 (window.start - published).days
