@@ -24,6 +24,7 @@ from bot.answering.reader import (
     bound,
     facts,
     full_name,
+    gives_role,
     judge,
     kind_phrase,
     meant_span,
@@ -878,6 +879,45 @@ def test_the_measure_must_be_stated_as_asked() -> None:
 )
 def test_numbers_fit_measures_by_their_unit_and_size(question: str, sentence: str, typed: float) -> None:
     assert judge(analyse(question), _context(sentence)).typed == typed
+
+
+@pytest.mark.parametrize(
+    ("question", "gives"),
+    [
+        ("Who officiated the derby between Rovers and Eastvale?", True),
+        ("Who will referee the return derby between Rovers and Eastvale?", False),  # a match to come
+        ("Who refereed Rovers' game at Millbrook Town?", False),  # not beside Millbrook Town
+        ("Who scored for Rovers?", False),  # no role asked
+    ],
+)
+def test_a_sentence_giving_the_role_asked_for_is_worth_reading(question: str, gives: bool) -> None:
+    lines = [
+        "Rovers: Whitcombe; Doyle, Asante.",
+        "Eastvale: Kowalski; Holloway, Reyes.",
+        "Referee: Andrew Pryce.",
+    ]
+    context = Context(lines, 2, title="Rovers beat Eastvale 3-1 in the derby")
+    assert gives_role(analyse(question), context) is gives
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "short"),
+    [
+        ("What is the mass of the planet?", "It is roughly 3.1 times as massive as Earth.", "3.1 times"),
+        ("What is the mass of the star?", "It circles its star once every 19.4 days.", None),
+        (
+            "Which ferry operator cancelled sailings?",
+            "Sailings were cancelled by Harbour Lines Ltd.",
+            "Harbour Lines Ltd",
+        ),
+    ],
+)
+def test_masses_and_operators_are_kinds_of_answer(question: str, sentence: str, short: str | None) -> None:
+    judgement = judge(analyse(question), _context(sentence))
+    assert judgement.typed is not None
+    assert (
+        judgement.short_answer.text if judgement.typed >= 0.5 and judgement.short_answer else None
+    ) == short
 
 
 def test_how_high_asks_for_an_amount_of_any_kind() -> None:

@@ -21,6 +21,7 @@ from bot.answering.reader import (
     analyse,
     facts,
     full_name,
+    gives_role,
     judge,
     meant_span,
 )
@@ -104,6 +105,9 @@ class ExtractiveAnswerer:
     "Who set it?"): one shared word is weak evidence, so the meaning must match closely ("Xiaomi?")."""
     max_sentences: int = 3
     read_top: int = 6
+    role_reads: int = 2
+    """Candidates below `read_top` read as well when they give the role a question asks about to a
+    name ("Referee: Andrew Pryce" for "who refereed the derby", `reader.gives_role`)."""
     lead_share: float = 0.5
     freshness: Freshness = field(default_factory=Freshness)
     fit_floor: float = 0.5
@@ -223,7 +227,10 @@ class ExtractiveAnswerer:
         # a question of one content word ("Who set it?") needs more evidence than one that says more
         floor = self.min_evidence if len(terms(question)) >= self.full_credit_terms else self.vague_evidence
         readings = []
-        for candidate in candidates[: self.read_top]:
+        roles = [c for c in candidates[self.read_top :] if gives_role(analysis, context(c))][
+            : self.role_reads
+        ]
+        for candidate in [*candidates[: self.read_top], *roles]:
             meta = candidate.document.metadata
             freshness = self.freshness.factor(
                 question, as_of, meta.get("published_at"), meta.get("news_date"), candidate.text

@@ -728,7 +728,7 @@ _FOCUS_KINDS: dict[Kind, str] = {
         tariff tariffs tax taxes spending amount sum bid""",
     Kind.PERCENT: "percentage percent proportion share rate rates",
     Kind.NUMBER: """number total count target population toll speed height distance temperature
-        age capacity attendance crowd size length weight depth score tally margin gust gusts version""",
+        age capacity attendance crowd size length weight mass depth score tally margin gust gusts version""",
     Kind.DATE: "year date day month time season week decade century anniversary deadline",
     Kind.PERSON: """person man woman boy girl president ceo leader minister candidate player singer actor
         actress star artist author writer director founder coach manager chief judge official
@@ -740,7 +740,7 @@ _FOCUS_KINDS: dict[Kind, str] = {
         organisation organization group team club party agency network channel newspaper airline
         retailer chain university school college union government council ministry broadcaster
         publisher startup supermarket insurer lender regulator exchange studio label outlet journal
-        magazine observatory institute laboratory""",
+        magazine observatory institute laboratory operator operators utility provider carrier""",
     Kind.PLACE: """country countries city cities state states town region province nation island place
         location area venue stadium county capital continent port airport street district village
         neighbourhood neighborhood border coast""",
@@ -1780,7 +1780,7 @@ _MEASURES: dict[str, str] = {
         ),
         ("speed gust gusts wind winds", "km/h mph knots kph"),
         ("age", "years year-old years-old"),
-        ("weight", "kg kilograms tonnes tons pounds lb lbs grams"),
+        ("weight mass", "kg kilograms tonnes tons pounds lb lbs grams"),
         ("volume capacity", "litres liters gallons barrels"),
         ("duration time", "seconds minutes hours days weeks months years decades"),
     )
@@ -1788,6 +1788,8 @@ _MEASURES: dict[str, str] = {
 }
 
 
+_RELATIVE_UNITS = frozenset({"times", "fold"})
+"""Units of a measure given against another thing's: any measure may be said so."""
 _MEASURE_UNITS = frozenset(unit for units in _MEASURES.values() for unit in units.split()) - {
     "years",
     "days",
@@ -1918,6 +1920,29 @@ def _role(analysis: Analysis) -> frozenset[str] | None:
     if head in _ROLE_VERBS:  # "who refereed": the referee, or whoever the sentence says refereed
         return frozenset(stem(word) for word in (head, *_ROLE_VERBS[head].split()))
     return frozenset({stem(head)}) if head in _TITLES else None
+
+
+def gives_role(analysis: Analysis, context: Context) -> bool:
+    """Whether the sentence gives the role a "who is the referee" question asks about to a name
+    ("Referee: Andrew Pryce"), beside every name of the question (in it, its neighbours or the title),
+    and, for a question about the future ("who will referee"), speaks of the future: such a sentence
+    answers however little else it shares with the question."""
+    role = _role(analysis)
+    if role is None or not any(
+        span.kind in NAME_KINDS and _in_role(span, role, analysis, context.sentence)
+        for span in name_spans(context.sentence)
+    ):
+        return False
+    near = facts(" ".join(context.near), context.published, context.title)
+    if any(name_coverage(constraint, near) < 0.5 for constraint in analysis.names):
+        return False
+    return not _FUTURE.search(analysis.question) or bool(_FUTURE.search(" ".join(context.near)))
+
+
+_FUTURE = re.compile(
+    r"\b(?:will|shall|going to|due to|next|upcoming|scheduled|expected to|set to)\b", re.IGNORECASE
+)
+"""Words of a time to come: "who will referee" is not answered by a report of a match played."""
 
 
 def _in_role(span: Span, role: frozenset[str], analysis: Analysis, sentence: str) -> bool:
@@ -2224,6 +2249,8 @@ def _unit_fit(analysis: Analysis, span: Span) -> float:
         return 0.8
     if stem(unit.split()[-1]) == stem(focus) or unit in _MEASURES.get(focus, "").split():
         return 1.0
+    if unit in _RELATIVE_UNITS and focus in _MEASURES:  # "3.1 times as massive" gives a mass
+        return 0.8
     if analysis.wh_phrase.startswith("how much"):
         # an amount of a thing ("how much rain") is measured in units, not counted in schools
         return 1.0 if unit in _MEASURE_UNITS else 0.3
