@@ -920,6 +920,21 @@ def test_masses_and_operators_are_kinds_of_answer(question: str, sentence: str, 
     ) == short
 
 
+def test_an_amount_said_of_another_body_is_not_the_questions() -> None:
+    """A sentence that gives its year of another company than the question's, and names it, does
+    not answer; one naming no company may speak of the question's; a body may be the answer asked."""
+    article = "Xiaomi shares rose. BYD took 10 years to reach annual sales of 300,000."
+    question = analyse("In which year did BYD first reach annual sales of 300,000 vehicles?")
+    rival = "Lei Jun set a delivery target of 300,000 vehicles for Xiaomi in 2025."
+    assert judge(question, _context(rival, article=article)).missing_anchor
+    unnamed = "The company reached annual sales of 300,000 vehicles in 2018."
+    assert not judge(question, _context(unnamed, article=article)).missing_anchor
+    which = analyse("Which company did BYD overtake in sales?")
+    assert not judge(
+        which, _context("Sales of 300,000 vehicles put Xiaomi behind.", article=article)
+    ).missing_anchor
+
+
 def test_how_high_asks_for_an_amount_of_any_kind() -> None:
     """ "How high has unemployment climbed" is answered by a share as well as by a height."""
     question = analyse("How high has unemployment in Norland climbed?")

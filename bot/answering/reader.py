@@ -1234,7 +1234,8 @@ class Judgement:
     time" for "the first cut"), measures
     its noun otherwise ("two-year bonds" for "ten-year bonds"), names the measure asked for otherwise
     ("stock price" for "target price", `contradicts`) or gives the amount as another measure ("its 2%
-    target" for "the inflation rate")."""
+    target" for "the inflation rate"), or gives an amount or date and names another body or person
+    of the kind the question names, not the question's ("for Xiaomi" for "BYD", `_rival`)."""
     expects: Kind = Kind.OTHER
     """The kind of answer the question asks for."""
     bound: float = 1.0
@@ -1318,6 +1319,8 @@ def judge(
         vocabulary = replace(vocabulary, bodies=vocabulary.bodies | bodies(context.article[:ARTICLE_CHARS]))
     # "a year earlier": a sentence that speaks of no earlier time gives today's figure
     missing_anchor = missing_anchor or (analysis.counts_back and _BEFORE_NOW.search(context.sentence) is None)
+    # "Lei Jun set a target for Xiaomi" gives no year of BYD's
+    missing_anchor = missing_anchor or _rival(analysis, context.sentence, vocabulary)
     typed, short = _answer_span(analysis, context.sentence, vocabulary, context.published)
     lead = _lead(context) if analysis.ordinals else ""
     missing_anchor = missing_anchor or contradicts(analysis, context.sentence, short, word_vector, lead)
@@ -1350,6 +1353,35 @@ _BEFORE_NOW = re.compile(
     re.IGNORECASE,
 )
 """Words by which a sentence speaks of an earlier time than its story's."""
+
+
+def _rival(analysis: Analysis, sentence: str, vocabulary: Vocabulary) -> bool:
+    """Whether the sentence gives its amount or date of another body or person than the question
+    names: it names one of the same kind, and not the question's ("Lei Jun set a target for Xiaomi"
+    gives no year of BYD's). A sentence naming nobody ("The company is targeting...") may speak of
+    the question's."""
+    if not analysis.names or analysis.expects not in _MEASURED:
+        return False  # a body or a person of the sentence may be the answer itself
+    asked = {
+        (span.start, span.end): span.kind
+        for span in spans(analysis.question, vocabulary)
+        if span.kind in (Kind.ORGANISATION, Kind.PERSON)
+    }
+    here = facts(sentence)
+    kinds = set()
+    for constraint in analysis.names:
+        kind = next((k for (start, end), k in asked.items() if start <= constraint.start < end), None)
+        if kind is None:
+            continue
+        if name_coverage(constraint, here) >= 0.5:
+            return False
+        kinds.add(kind)
+    if not kinds:
+        return False
+    return any(
+        span.kind in kinds and not any(analysis.says(token.lower) for token in tokens(span.text))
+        for span in spans(sentence, vocabulary)
+    )
 
 
 def _rare_acronym(constraint: Constraint) -> bool:
