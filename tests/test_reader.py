@@ -935,6 +935,17 @@ def test_an_amount_said_of_another_body_is_not_the_questions() -> None:
     ).missing_anchor
 
 
+def test_a_version_the_question_states_is_no_answer() -> None:
+    question = analyse("How many customers have installed firmware 3.4.2?")
+    judgement = judge(question, _context("A firmware update, version 3.4.2, was released last week."))
+    assert judgement.typed == 0.0 and judgement.short_answer is None
+
+
+@pytest.mark.parametrize("noun", ["body", "office", "authority", "commission", "operator"])
+def test_which_body_asks_for_an_organisation(noun: str) -> None:
+    assert analyse(f"Which {noun} published the figures?").expects is Kind.ORGANISATION
+
+
 def test_how_high_asks_for_an_amount_of_any_kind() -> None:
     """ "How high has unemployment climbed" is answered by a share as well as by a height."""
     question = analyse("How high has unemployment in Norland climbed?")

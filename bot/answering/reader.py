@@ -740,7 +740,8 @@ _FOCUS_KINDS: dict[Kind, str] = {
         organisation organization group team club party agency network channel newspaper airline
         retailer chain university school college union government council ministry broadcaster
         publisher startup supermarket insurer lender regulator exchange studio label outlet journal
-        magazine observatory institute laboratory operator operators utility provider carrier""",
+        magazine observatory institute laboratory operator operators utility provider carrier body
+        bodies office authority association department commission committee""",
     Kind.PLACE: """country countries city cities state states town region province nation island place
         location area venue stadium county capital continent port airport street district village
         neighbourhood neighborhood border coast""",
@@ -2375,6 +2376,8 @@ _DESCRIBED = re.compile(r"\s+([a-z]+)(?:\s+([a-z]+))?(?:\s+([a-z]+))?")
 
 def _said_by_question(span: Span, analysis: Analysis) -> bool:
     """Whether a span only repeats the question ("2025" when the question asks about 2025)."""
+    if span.text.lower() in analysis.own_words:
+        return True  # "3.4.2" for "who installed firmware 3.4.2", read as no number
     words = [t.lower.replace(".", "") for t in tokens(span.text)]
     keys = {number_key(v) for *_, v in numbers(span.text)}
     if keys and keys <= analysis.own_words:
