@@ -946,6 +946,18 @@ def test_which_body_asks_for_an_organisation(noun: str) -> None:
     assert analyse(f"Which {noun} published the figures?").expects is Kind.ORGANISATION
 
 
+@pytest.mark.parametrize(
+    ("sentence", "typed"),
+    [
+        ("Wallstreetcn 2025.01.03 11:42", 1.0),
+        ("The story ran shortly after 2 a.m. on Friday.", 1.0),
+        ("Xiaomi shares closed at a record on 3 January 2025.", 0.3),  # a day, not a time of it
+    ],
+)
+def test_at_what_time_asks_for_a_time_of_day(sentence: str, typed: float) -> None:
+    assert judge(analyse("At what time was the Xiaomi article posted?"), _context(sentence)).typed == typed
+
+
 def test_how_high_asks_for_an_amount_of_any_kind() -> None:
     """ "How high has unemployment climbed" is answered by a share as well as by a height."""
     question = analyse("How high has unemployment in Norland climbed?")

@@ -2327,6 +2327,20 @@ def _asks_day(analysis: Analysis) -> bool:
     return bool(re.fullmatch(r"(?:on )?(?:what|which) (?:date|day)", analysis.wh_phrase))
 
 
+def _asks_clock(analysis: Analysis) -> bool:
+    """Whether the question asks for a time of day ("at what time"), not of the year."""
+    return analysis.wh_phrase == "what time" and not re.match(
+        r"\s+of\s+(?:the\s+)?(?:year|month|season|week)", analysis.question[analysis.slot[1] :]
+    )
+
+
+_CLOCK = re.compile(
+    r"(?<![\d.:])\d{1,2}:\d{2}(?::\d{2})?(?![\d:])|\d\s*(?:[ap]\.m\.|[ap]m\b)|\b(?:noon|midnight|o['’]clock)\b",
+    re.IGNORECASE,
+)
+"""A time of day: "11:42", "2 a.m.", "noon"."""
+
+
 def _measure_fit(analysis: Analysis, span: Span, published: date | None = None) -> float:
     """A count stands in for money or a share only bare ("130,000 vehicles" does not answer "how much
     does it cost"), and for a share only up to 100; "on what date" is answered by a day, poorly by
@@ -2340,6 +2354,8 @@ def _measure_fit(analysis: Analysis, span: Span, published: date | None = None) 
             stated = {str(published.year - (1 if relative and relative.group(1).lower() == "last" else 0))}
         if years and stated and not stated & years:
             return 0.0  # "3 January 2025" is no day of 2024
+        if _asks_clock(analysis):
+            return 1.0 if _CLOCK.search(span.text) else 0.3  # "at what time": "11:42", "2 a.m."
         if not _asks_day(analysis):
             return 1.0
         if any(re.fullmatch(r"\d{1,2}-\d{1,2}", key) for key in day_keys(span.text)):
