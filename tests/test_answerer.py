@@ -194,26 +194,18 @@ def samples_and_seed(
 def test_near_miss_set_floor(samples_and_seed: store.KnowledgeBase) -> None:
     """The near-miss set (tests/data/near_miss.jsonl, docs/evaluation.md): questions that name stored
     people, companies and places but ask for a fact no article holds, and answerable questions asked
-    in other words than the articles use. Pinned as aggregate floors below the levels measured
-    (0.840 declined, 0.747 correct, 0.187 falsely declined over 150 questions, with 23 written on
-    2026-12-02 after that session's changes and not changed for, on which the reader declined 6 of
-    12 and answered 8 of 11 before and after them; 0.905, 0.750, 0.172 over the first 127 since
-    designations, companies named elsewhere in the article, weekdays of the article's year, times
-    counted back, clauses apart from the question's phrase, share prices and causes are read;
-    0.714, 0.750, 0.172 before that, with
-    the 16 questions written on 2026-12-02, where names of things, leaders' titles, clauses and the
-    article's lead are read:
-    two wrong answers became declines; 0.691, 0.750, 0.125 on the first 111 questions before that;
-    0.527, 0.679, 0.161 before contradicting measures, roles and dates; 0.309, 0.714, 0.143 before
-    number binding): a change that lowers them must say why."""
+    in other words than the articles use. Pinned as aggregate floors below the levels measured over
+    its 210 questions on 2026-12-02 (0.829 declined, 0.762 correct, 0.171 falsely declined; the
+    history of each level, and of the questions written after each session's changes, is in
+    docs/evaluation.md): a change that lowers them must say why."""
     questions = load_questions(NEAR_MISS)
     assert sum(not q.answerable for q in questions) >= 40 and sum(q.answerable for q in questions) >= 40
 
     metrics = evaluate(Newsdesk(samples_and_seed, BotSettings()), questions).metrics
 
-    assert metrics.abstention is not None and metrics.abstention >= 0.81
-    assert metrics.answer_accuracy is not None and metrics.answer_accuracy >= 0.72
-    assert metrics.false_abstention is not None and metrics.false_abstention <= 0.21
+    assert metrics.abstention is not None and metrics.abstention >= 0.80
+    assert metrics.answer_accuracy is not None and metrics.answer_accuracy >= 0.73
+    assert metrics.false_abstention is not None and metrics.false_abstention <= 0.20
 
 
 def test_the_settings_default_threshold_is_the_answerers(
