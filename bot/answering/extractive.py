@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -227,9 +228,8 @@ class ExtractiveAnswerer:
         # a question of one content word ("Who set it?") needs more evidence than one that says more
         floor = self.min_evidence if len(terms(question)) >= self.full_credit_terms else self.vague_evidence
         readings = []
-        roles = [c for c in candidates[self.read_top :] if gives_role(analysis, context(c))][
-            : self.role_reads
-        ]
+        beyond = (c for c in candidates[self.read_top :] if gives_role(analysis, context(c)))
+        roles = list(itertools.islice(beyond, self.role_reads))
         for candidate in [*candidates[: self.read_top], *roles]:
             meta = candidate.document.metadata
             freshness = self.freshness.factor(

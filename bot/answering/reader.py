@@ -1457,7 +1457,7 @@ def _timed_otherwise(question: str, sentence: str) -> bool:
         return {
             (match.group(1).lower().rstrip("."), stem(match.group(2).lower()))
             for match in _TIMED_NOUN.finditer(text)
-            if match.group(2).islower()
+            if match.group(2).islower() and match.group(2) not in STOPWORDS  # "in May to ..." names nothing
         }
 
     asked, stated = timed(question), timed(sentence)
@@ -1823,10 +1823,9 @@ _MEASURES: dict[str, str] = {
 
 _RELATIVE_UNITS = frozenset({"times", "fold"})
 """Units of a measure given against another thing's: any measure may be said so."""
-_MEASURE_UNITS = frozenset(unit for units in _MEASURES.values() for unit in units.split()) - {
-    "years",
-    "days",
-} | {
+_MEASURE_UNITS = (
+    frozenset(unit for units in _MEASURES.values() for unit in units.split()) - {"years", "days"}
+) | {
     "basis points",  # a rate's move counts no members, votes or cars
     "percentage points",
 }
