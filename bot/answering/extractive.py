@@ -321,12 +321,16 @@ class ExtractiveAnswerer:
         return candidates
 
     def select(self, candidates: list[Candidate]) -> list[Candidate]:
-        """The first sentence, plus close runners-up (by rank score) that add something."""
+        """The first sentence, plus close runners-up (by rank score, within `companion_margin` of its
+        score either way) that add something: when the reader leads with a sentence below the best
+        ranked ("Referee: Andrew Pryce."), the better-ranked sentences it passed over do not join it."""
         best = candidates[0]
         chosen = [best]
         for candidate in candidates[1:]:
             if len(chosen) >= self.max_sentences or candidate.score < best.score - self.companion_margin:
                 break
+            if candidate.score > best.score + self.companion_margin:
+                continue
             if not any(_redundant(candidate, other) for other in chosen):
                 chosen.append(candidate)
         return chosen
