@@ -76,6 +76,8 @@ def test_remember_keeps_the_last_turns(
         ("How far is KX-2291b from Earth?", "412 light-years"),
         ("How much will Line 4 cost?", "€318 million"),
         ("When did Westmere council approve Line 4?", "15 June 2023"),
+        ("Who refereed the derby?", "Andrew Pryce"),  # "Referee: Andrew Pryce."
+        ("At what time was the strongest gust of Storm Idris recorded?", "2 a.m."),
     ],
 )
 def test_short_answer_is_the_span_that_answers(newsdesk: Newsdesk, question: str, short: str) -> None:
@@ -114,6 +116,8 @@ def test_a_why_question_is_answered_by_the_quote_alone(newsdesk: Newsdesk) -> No
         "How many SU7 sedans did Xiaomi deliver in December 2024?",  # a month no article states
         "What CVE number has been assigned to the Linkwave R2 cross-site scripting bug?",  # no such name
         "Who will referee the Eastvale cup final in May?",
+        "Who will referee the return derby?",  # "Referee: Andrew Pryce." was the last derby's
+        "In which year did BYD first reach annual sales of 300,000 vehicles?",  # Xiaomi's target year
         "What was Norland's unemployment rate in October?",
         "How tall is the Point Lighthouse?",  # no height anywhere near it
         # a number of the right kind in a sentence about the right thing, counting something else

@@ -740,8 +740,8 @@ _FOCUS_KINDS: dict[Kind, str] = {
         organisation organization group team club party agency network channel newspaper airline
         retailer chain university school college union government council ministry broadcaster
         publisher startup supermarket insurer lender regulator exchange studio label outlet journal
-        magazine observatory institute laboratory operator operators utility provider carrier body
-        bodies office authority association department commission committee""",
+        magazine observatory institute laboratory operator operators utility provider office
+        authority association department commission committee""",
     Kind.PLACE: """country countries city cities state states town region province nation island place
         location area venue stadium county capital continent port airport street district village
         neighbourhood neighborhood border coast""",
@@ -1864,10 +1864,12 @@ def _answer_span(
     ]
     role = _role(analysis)
     if role is not None:  # "who is the mayor": a name the sentence calls the mayor ("mayor Ingrid Vallen")
+        # "who will referee": a sentence of a match played ("Referee: Andrew Pryce.") names no one
+        to_come = not _FUTURE.search(analysis.question) or bool(_FUTURE.search(sentence))
         found = [
             (fit, span)
             for fit, span in found
-            if span.kind not in NAME_KINDS or _in_role(span, role, analysis, sentence)
+            if span.kind not in NAME_KINDS or (to_come and _in_role(span, role, analysis, sentence))
         ]
     window = aligned_span(analysis, sentence)
     if not found:
@@ -1972,7 +1974,9 @@ def gives_role(analysis: Analysis, context: Context) -> bool:
 
 
 _FUTURE = re.compile(
-    r"\b(?:will|shall|going to|due to|next|upcoming|scheduled|expected to|set to)\b", re.IGNORECASE
+    r"\b(?:will|shall|going to|due to|next|upcoming|scheduled|expected to|set to|appointed|named|chosen|"
+    r"selected|to take over)\b",
+    re.IGNORECASE,
 )
 """Words of a time to come: "who will referee" is not answered by a report of a match played."""
 
