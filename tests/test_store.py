@@ -18,7 +18,7 @@ import pytest
 import ingest
 import store
 from ingest.loaders import LoadFailure, load_paths
-from store.records import Article, Chunk, int8_vectors, parse_chunk_id
+from store.records import Article, Chunk, int8_vectors, packed_vectors, parse_chunk_id, vectors_from_bytes
 from store.texts import CHROMA_KEYS, body_key
 
 BACKENDS = ["embedded", pytest.param("server", marks=pytest.mark.server)]
@@ -304,6 +304,21 @@ def test_sentence_vectors_are_kept_in_six_bits_and_older_int8_rows_still_read(
         assert np.array_equal(
             together[chunk_id], kb.sentences.get([chunk_id], kb.embeddings.dimension)[chunk_id]
         )
+
+
+def test_vectors_decoded_and_encoded_again_are_the_same_bytes() -> None:
+    """An export writes the decoded vectors in int8 and an import stores them in six bits again: both
+    round trips give back what they started from (the same bytes; the same levels, whose scale
+    decoding drops), so a restored store reads the vectors it had."""
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(5, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    int8 = int8_vectors(vectors)
+    assert int8_vectors(vectors_from_bytes([int8], 384)[0]) == int8
+    six = packed_vectors(vectors)
+    through_int8 = int8_vectors(vectors_from_bytes([six], 384)[0])
+    again = packed_vectors(vectors_from_bytes([through_int8], 384)[0])
+    assert np.allclose(vectors_from_bytes([again], 384)[0], vectors_from_bytes([six], 384)[0], atol=1e-6)
 
 
 def test_sentence_vectors_and_texts_of_an_embedded_store_live_beside_chroma(
