@@ -228,8 +228,10 @@ class ExtractiveAnswerer:
         # a question of one content word ("Who set it?") needs more evidence than one that says more
         floor = self.min_evidence if len(terms(question)) >= self.full_credit_terms else self.vague_evidence
         readings = []
-        beyond = (c for c in candidates[self.read_top :] if gives_role(analysis, context(c)))
-        roles = list(itertools.islice(beyond, self.role_reads))
+        roles = []
+        if analysis.role is not None:  # only a "who is the referee" question reads role sentences
+            beyond = (c for c in candidates[self.read_top :] if gives_role(analysis, context(c)))
+            roles = list(itertools.islice(beyond, self.role_reads))
         for candidate in [*candidates[: self.read_top], *roles]:
             meta = candidate.document.metadata
             freshness = self.freshness.factor(

@@ -877,6 +877,21 @@ class Analysis:
         return _EARLIER.search(self.question) is not None
 
     @cached_property
+    def role(self) -> frozenset[str] | None:
+        """The stems of the role a "who" question asks about (`_role`), or None."""
+        return _role(self)
+
+    @cached_property
+    def to_come(self) -> bool:
+        """Whether the question asks about a time to come ("who will referee", `_FUTURE`)."""
+        return _FUTURE.search(self.question) is not None
+
+    @cached_property
+    def timed_nouns(self) -> frozenset[tuple[str, str]]:
+        """The question's nouns named by a time, as (time, noun stem): "the August meeting"."""
+        return _timed_nouns(self.question)
+
+    @cached_property
     def about_shares(self) -> bool:
         """Whether the question speaks of a company's shares ("stock", "shares", "market")."""
         return bool({token.lower for token in tokens(self.question)} & _MARKET_WORDS)
@@ -1318,13 +1333,11 @@ def judge(
     vocabulary = near.vocabulary
     if context.article:
         vocabulary = replace(vocabulary, bodies=vocabulary.bodies | bodies(context.article[:ARTICLE_CHARS]))
-    # "a year earlier": a sentence that speaks of no earlier time gives today's figure
-    missing_anchor = missing_anchor or (analysis.counts_back and _BEFORE_NOW.search(context.sentence) is None)
-    # "Lei Jun set a target for Xiaomi" gives no year of BYD's
-    missing_anchor = missing_anchor or _rival(analysis, context.sentence, vocabulary)
     typed, short = _answer_span(analysis, context.sentence, vocabulary, context.published)
     lead = _lead(context) if analysis.ordinals else ""
-    missing_anchor = missing_anchor or contradicts(analysis, context.sentence, short, word_vector, lead)
+    missing_anchor = missing_anchor or contradicts(
+        analysis, context.sentence, short, word_vector, lead, vocabulary
+    )
     if analysis.expects is Kind.REASON:  # a why-question is answered by a sentence that gives a cause
         typed = 1.0 if _CAUSE.search(context.sentence) else 0.0
     return Judgement(
@@ -1356,7 +1369,7 @@ _BEFORE_NOW = re.compile(
 """Words by which a sentence speaks of an earlier time than its story's."""
 
 
-def _rival(analysis: Analysis, sentence: str, vocabulary: Vocabulary) -> bool:
+def _rival(analysis: Analysis, sentence: str, vocabulary: Vocabulary | None) -> bool:
     """Whether the sentence gives its amount or date of another body or person than the question
     names: it names one of the same kind, and not the question's ("Lei Jun set a target for Xiaomi"
     gives no year of BYD's). A sentence naming nobody ("The company is targeting...") may speak of
@@ -1406,16 +1419,25 @@ def contradicts(
     short: Span | None = None,
     word_vector: Callable[[str], np.ndarray] | None = None,
     lead: str = "",
+    vocabulary: Vocabulary | None = None,
 ) -> bool:
     """Whether the sentence is about another thing than the question, whatever words they share:
     it, or the `lead` of its article (`_lead`), states another ordinal than the question's and not
-    its own ("for the second time" for "the first cut"), measures a noun of the question by another
-    number in the same unit ("two-year bonds" for "ten-year bonds"), or, with `word_vector`, names
+    its own ("for the second time" for "the first cut"), speaks of no earlier time for a question
+    counting back ("a year earlier"), gives an amount or date of another body or person (`_rival`),
+    measures a noun of the question by another number in the same unit ("two-year bonds" for
+    "ten-year bonds") or names it by another time ("the November meeting" for "the August meeting",
+    `_timed_otherwise`), or, with `word_vector`, names
     the measure asked for otherwise ("stock price" for "target price", `_renamed`) or gives its
     amount `short` as another measure ("its 2% target" for "the inflation rate",
     `_names_other_measure`), or gives the amount in a clause about someone else ("on 31 points,
     while Eastvale drop", `_anothers_amount`)."""
     if _other_ordinal(analysis, sentence) or _other_ordinal(analysis, lead):
+        return True
+    # "a year earlier": a sentence that speaks of no earlier time gives today's figure
+    if analysis.counts_back and _BEFORE_NOW.search(sentence) is None:
+        return True
+    if _rival(analysis, sentence, vocabulary):  # "Lei Jun set a target for Xiaomi": no year of BYD's
         return True
     if short is not None and analysis.expects in _AMOUNTS and _anothers_amount(analysis, sentence, short):
         return True
@@ -1426,7 +1448,7 @@ def contradicts(
         or (short is not None and _names_other_measure(analysis, sentence, short, word_vector))
     ):
         return True
-    if _timed_otherwise(analysis.question, sentence):
+    if _timed_otherwise(analysis, sentence):
         return True
     asked = _measured_nouns(analysis.question)
     if not asked:
@@ -1448,19 +1470,23 @@ _TIMED_NOUN = re.compile(
 """A noun named by a time: "the August meeting", "Friday's session", "its spring forecast"."""
 
 
-def _timed_otherwise(question: str, sentence: str) -> bool:
+def _timed_nouns(text: str) -> frozenset[tuple[str, str]]:
+    """A text's nouns named by a time, as (time, noun stem)."""
+    return frozenset(
+        (match.group(1).lower().rstrip("."), stem(match.group(2).lower()))
+        for match in _TIMED_NOUN.finditer(text)
+        if match.group(2).islower() and match.group(2) not in STOPWORDS  # "in May to ..." names nothing
+    )
+
+
+def _timed_otherwise(analysis: Analysis, sentence: str) -> bool:
     """Whether the sentence names a noun of the question by another time than the question does, and
     never by the question's: "the committee's November meeting" does not tell of "the August
     meeting"."""
-
-    def timed(text: str) -> set[tuple[str, str]]:
-        return {
-            (match.group(1).lower().rstrip("."), stem(match.group(2).lower()))
-            for match in _TIMED_NOUN.finditer(text)
-            if match.group(2).islower() and match.group(2) not in STOPWORDS  # "in May to ..." names nothing
-        }
-
-    asked, stated = timed(question), timed(sentence)
+    asked = analysis.timed_nouns
+    if not asked:
+        return False
+    stated = _timed_nouns(sentence)
     return any(
         noun == other_noun and time != other_time and (time, noun) not in stated
         for time, noun in asked
@@ -1862,14 +1888,13 @@ def _answer_span(
         and (analysis.expects is Kind.PLACE or not _dateline(span, sentence))
         and not _measures_another_noun(span, sentence, analysis)
     ]
-    role = _role(analysis)
+    role = analysis.role
     if role is not None:  # "who is the mayor": a name the sentence calls the mayor ("mayor Ingrid Vallen")
-        # "who will referee": a sentence of a match played ("Referee: Andrew Pryce.") names no one
-        to_come = not _FUTURE.search(analysis.question) or bool(_FUTURE.search(sentence))
+        timely = _in_time(analysis, sentence)
         found = [
             (fit, span)
             for fit, span in found
-            if span.kind not in NAME_KINDS or (to_come and _in_role(span, role, analysis, sentence))
+            if span.kind not in NAME_KINDS or (timely and _in_role(span, role, analysis, sentence))
         ]
     window = aligned_span(analysis, sentence)
     if not found:
@@ -1961,7 +1986,7 @@ def gives_role(analysis: Analysis, context: Context) -> bool:
     ("Referee: Andrew Pryce"), beside every name of the question (in it, its neighbours or the title),
     and, for a question about the future ("who will referee"), speaks of the future: such a sentence
     answers however little else it shares with the question."""
-    role = _role(analysis)
+    role = analysis.role
     if role is None or not any(
         span.kind in NAME_KINDS and _in_role(span, role, analysis, context.sentence)
         for span in name_spans(context.sentence)
@@ -1970,7 +1995,14 @@ def gives_role(analysis: Analysis, context: Context) -> bool:
     near = facts(" ".join(context.near), context.published, context.title)
     if any(name_coverage(constraint, near) < 0.5 for constraint in analysis.names):
         return False
-    return not _FUTURE.search(analysis.question) or bool(_FUTURE.search(" ".join(context.near)))
+    return _in_time(analysis, " ".join(context.near))
+
+
+def _in_time(analysis: Analysis, text: str) -> bool:
+    """Whether a text can give a role's holder at the time the question asks about: any text for a
+    question about now or before, one that speaks of the future for "who will referee" (a report of
+    a match played, "Referee: Andrew Pryce.", names no referee of the next)."""
+    return not analysis.to_come or _FUTURE.search(text) is not None
 
 
 _FUTURE = re.compile(
@@ -2037,8 +2069,9 @@ def _source(span: Span, sentence: str) -> bool:
 
 
 _ANY_NAME = dict.fromkeys(NAME_KINDS, 1.0)
-_ANY_AMOUNT = dict.fromkeys(_AMOUNTS, 1.0)
 """A question of no particular kind ("which virus") may be answered by a name of any kind."""
+_ANY_AMOUNT = dict.fromkeys(_AMOUNTS, 1.0)
+"""A question after an amount of any kind ("at what level", "how high") by a number, money or a share."""
 _DATELINE = re.compile(r"\s*(?:\(\w+\)\s*)?[—–-]|,? \w{3}\.? \d{1,2} \(")
 
 
